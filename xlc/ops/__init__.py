@@ -1,0 +1,9 @@
+"""The op registry's contents: importing this package defines every op.
+
+Each module defines one family with :func:`xlc.ir.opdef.register`; look an op up with
+:func:`xlc.ir.opdef.get_opdef`.
+"""
+
+from __future__ import annotations
+
+from xlc.ops import elementwise, structural  # noqa: F401  (registration side effects)

@@ -6,4 +6,13 @@ Each module defines one family with :func:`xlc.ir.opdef.register`; look an op up
 
 from __future__ import annotations
 
-from xlc.ops import elementwise, structural  # noqa: F401  (registration side effects)
+from xlc.ops import (  # noqa: F401  (registration side effects)
+    creation,
+    elementwise,
+    indexing,
+    linalg,
+    random,
+    reduce,
+    shape,
+    structural,
+)

@@ -73,3 +73,37 @@ def normalize_axes(op: str, axes: Any, rank: int) -> tuple[int, ...]:
         axes = (axes,)
     out = sorted({normalize_axis(op, int(a), rank) for a in axes})
     return tuple(out)
+
+
+def input_shapes(op: str, types: Sequence[TensorType]) -> str:
+    """The tail TF puts on shape errors: `` for 'op' with input shapes: [2,3], [4,5].``"""
+    return f" for '{op}' with input shapes: " + ", ".join(fmt_shape(t.shape) for t in types) + "."
+
+
+def merge_dim(a: int | None, b: int | None) -> int | None:
+    """Two dims that must be equal: the known one of them, or None; raises ValueError if they differ.
+
+    Callers turn the ValueError into a ShapeError that names their op and shapes.
+    """
+    if a is None:
+        return b
+    if b is None or a == b:
+        return a
+    raise ValueError(f"{a} != {b}")
+
+
+def known_product(shape: Sequence[int | None]) -> int | None:
+    """The product of the dims, or None if one of them is unknown."""
+    n = 1
+    for d in shape:
+        if d is None:
+            return None
+        n *= d
+    return n
+
+
+def check_rank(op: str, t: TensorType, rank: int, types: Sequence[TensorType], at_least: bool = False) -> None:
+    """TF's 'Shape must be rank 2 but is rank 1 for ...' check."""
+    if t.rank < rank if at_least else t.rank != rank:
+        rel = ">= " if at_least else ""
+        raise ShapeError(f"Shape must be rank {rel}{rank} but is rank {t.rank}" + input_shapes(op, types))

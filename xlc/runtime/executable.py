@@ -1,37 +1,154 @@
-"""Executables: a compiled Func and the call into it.
+"""Executables: a Func run through the pass pipeline, compiled by a backend, and the call into it.
 
-(Bootstrap version: runs the numpy references until the CPU backend lands.)
+After the first call with given input shapes, a call is: check the inputs, allocate the
+outputs, fill a pointer array, one call into native code.  A new input shape costs one pass
+of the type rules over the func (no recompilation): that gives every run-time dim and the
+sizes of the scratch buffers, kept in a :class:`ShapePlan` per input-shape tuple.
 """
 
 from __future__ import annotations
 
+import ctypes
 from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 
-from xlc.ir.core import Func
-from xlc.ir.interpreter import interpret
+from xlc.backends import cpu
+from xlc.errors import InvalidArgumentError, ShapeError
+from xlc.ir.core import Func, Module, Op, Value
+from xlc.ir.opdef import get_opdef
+from xlc.ir.types import TensorType
+from xlc.passes import DEFAULT_PIPELINE, run_pipeline
+
+_ENTRY_TYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
+_ALIGN = 64
 
 
 @dataclass(frozen=True)
 class CompileOptions:
-    """How to compile: the pass pipeline and the backend."""
+    """How to compile: the pass pipeline (a string, or "default") and the backend."""
 
     pipeline: str = "default"
     backend: str = "cpu"
+    verify_each: bool = False
+
+
+@dataclass
+class ShapePlan:
+    """Everything a call needs that depends only on the input shapes."""
+
+    out_shapes: list[tuple[int, ...]]
+    dims: ctypes.Array  # type: ignore[type-arg]
+    pointers: ctypes.Array  # type: ignore[type-arg]
+    temps: list[np.ndarray]  # kept alive: the pointer array refers to them
+
+
+def _aligned_empty(nbytes: int) -> np.ndarray:
+    raw = np.empty(nbytes + _ALIGN, np.uint8)
+    off = (-raw.ctypes.data) % _ALIGN
+    return raw[off:off + nbytes]
+
+
+def describe_value(func: Func, v: Value) -> str:
+    op = v.owner
+    if isinstance(op, Op):
+        where = f" at {op.loc}" if op.loc else ""
+        return f"op '{op.name}'{where}"
+    return f"argument {v.name_hint or v.index}"
 
 
 class Executable:
-    """A compiled Func: ``run(inputs)`` returns its results as numpy arrays."""
+    """A compiled Func: ``run(inputs)`` returns its results as numpy arrays.
+
+    Not thread-safe: one call at a time per Executable (calls share pre-built pointer arrays).
+    """
 
     def __init__(self, func: Func, options: CompileOptions) -> None:
-        self.func = func
         self.options = options
+        pipeline = DEFAULT_PIPELINE if options.pipeline == "default" else options.pipeline
+        module = run_pipeline(Module([func]), pipeline, verify_each=options.verify_each) if pipeline else Module([func])
+        self.func = module[func.name]
+        self.source = func
+        self.native = cpu.compile_native(self.func)
+        self.layout = self.native.layout
+        self._entry = _ENTRY_TYPE(self.native.address)
+        self._arg_dtypes = [a.dtype.np_dtype for a in self.func.args]
+        self._out_dtypes = [v.dtype.np_dtype for v in self.func.outputs]
+        self._num_in = len(self.func.args)
+        self._num_out = len(self.func.outputs)
+        self._plans: dict[tuple[tuple[int, ...], ...], ShapePlan] = {}
+        self._err = (ctypes.c_int64 * 8)()
+        self._ids = cpu.number_values(self.func)
 
     def run(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
-        return interpret(self.func, inputs)
+        if len(inputs) != self._num_in:
+            raise InvalidArgumentError(None, None, f"@{self.func.name} takes {self._num_in} inputs, got {len(inputs)}")
+        arrays = [np.asarray(x, dtype=dt, order="C") for x, dt in zip(inputs, self._arg_dtypes)]
+        key = tuple(a.shape for a in arrays)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plan(key)
+        outs = [np.empty(s, dt) for s, dt in zip(plan.out_shapes, self._out_dtypes)]
+        ptrs = plan.pointers
+        for k, a in enumerate(arrays):
+            ptrs[k] = a.ctypes.data
+        n = self._num_in
+        for k, o in enumerate(outs):
+            ptrs[n + k] = o.ctypes.data
+        if self._entry(ptrs, plan.dims, self._err):
+            raise self._error()
+        return outs
+
+    def _plan(self, key: tuple[tuple[int, ...], ...]) -> ShapePlan:
+        """Concrete shapes of every value for these input shapes (the type rules, once)."""
+        shapes: dict[Value, tuple[int, ...]] = {}
+        for arg, shape in zip(self.func.args, key):
+            if not arg.type.is_compatible_with(shape):
+                raise InvalidArgumentError(None, None, f"input '{arg.name_hint or arg.index}' of @{self.func.name} "
+                                                       f"has shape {shape}, but the function takes {arg.type}")
+            shapes[arg] = shape
+        for op in self.func.body.ops:
+            if op.name == "return":
+                break
+            types = [TensorType(shapes[v], v.dtype) for v in op.operands]
+            try:
+                results = get_opdef(op.name).infer(types, op.attrs)
+            except ShapeError as e:
+                where = f" (at {op.loc})" if op.loc else ""
+                raise InvalidArgumentError(None, None, f"{e}{where}") from None
+            for r, t in zip(op.results, results):
+                shapes[r] = tuple(t.shape)  # type: ignore[arg-type]
+        by_id = {i: v for v, i in self._ids.items()}
+        dims = (ctypes.c_int64 * max(1, len(self.layout.slots)))()
+        for s, (vid, axis) in enumerate(self.layout.slots):
+            dims[s] = shapes[by_id[vid]][axis]
+        temps = []
+        for vid in self.layout.temps:
+            v = by_id[vid]
+            temps.append(_aligned_empty(max(1, int(np.prod(shapes[v], dtype=np.int64)) * v.dtype.itemsize)))
+        nbuf = self._num_in + self._num_out + len(temps)
+        pointers = (ctypes.c_void_p * max(1, nbuf))()
+        for k, t in enumerate(temps):
+            pointers[self._num_in + self._num_out + k] = t.ctypes.data
+        plan = ShapePlan([shapes[v] for v in self.func.outputs], dims, pointers, temps)
+        self._plans[key] = plan
+        return plan
+
+    def _error(self) -> InvalidArgumentError:
+        code, op_index = self._err[0], self._err[1]
+        ops = self.func.body.ops
+        op = ops[op_index] if 0 <= op_index < len(ops) else None
+        where = f" (op '{op.name}' at {op.loc})" if op is not None and op.loc else ""
+        if code == cpu.ERR_GATHER_INDEX:
+            bad, bound, pos, scalar = self._err[2], self._err[3], self._err[4], self._err[5]
+            at = "" if scalar else f"[{pos}]"
+            return InvalidArgumentError(None, op, f"indices{at} = {bad} is not in [0, {bound}){where}")
+        if code == cpu.ERR_INT_DIV_ZERO:
+            return InvalidArgumentError(None, op, f"Integer division by zero{where}")
+        return InvalidArgumentError(None, op, f"compiled code failed with error code {code}{where}")
 
 
 def compile_func(func: Func, options: CompileOptions | None = None) -> Executable:
+    """Run the pass pipeline on ``func`` and compile it for the CPU."""
     return Executable(func, options or CompileOptions())

@@ -1,0 +1,176 @@
+"""Func -> LLVM module with one entry function; the ABI the runtime calls.
+
+Entry: ``i32 xlc_main(i8** buffers, i64* dims, i64* err)`` returns 0, or 1 with err[] filled.
+
+* ``buffers`` holds, in order, the func's arguments, its results (one buffer per return
+  position, allocated by the caller), then temporaries (see :class:`Layout`);
+* ``dims`` holds every dim that is ``?`` in the IR, one slot per (value, axis), filled by the
+  caller from the run-time shapes (the runtime re-runs the type rules on concrete shapes,
+  once per new input shape), so a new batch size reuses the compiled code.
+
+Which values get a buffer (are materialized) is decided here: arguments and results; values
+that a kernel (matmul) reads or writes; reductions; and values used more than once or
+broadcast, unless recomputing them is as cheap as loading.  Everything else fuses into its
+consumers' loops.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from llvmlite import ir
+
+from xlc.backends.cpu.emitter import ElemLowering, Emitter, KernelLowering, i64
+from xlc.backends.cpu.llvmtypes import I8, I32, I64, storage_type
+from xlc.backends.cpu.lower_structural import constant_pointer
+from xlc.errors import CompileError
+from xlc.ir.core import Func, Op, Value
+
+ENTRY = "xlc_main"
+# Ops whose per-element recomputation costs no more than a load (index arithmetic at most).
+CHEAP = {"constant", "fill", "identity", "reshape", "expand_dims", "squeeze", "broadcast_to", "transpose",
+         "shape", "size", "rank", "range", "lin_space", "slice", "strided_slice", "tile"}
+# Ops whose results always get a buffer (their per-element form loops over an axis).
+REDUCING = {"reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod", "reduce_any",
+            "reduce_all", "argmax", "argmin"}
+
+
+@dataclass
+class Layout:
+    """What the runtime must pass: buffer order and dynamic-dim slots.
+
+    ``temps`` lists the values (by id, see :func:`number_values`) that need a scratch buffer;
+    ``slots`` lists (value id, axis) per entry of the dims array.
+    """
+
+    num_inputs: int
+    num_outputs: int
+    temps: list[int] = field(default_factory=list)
+    slots: list[tuple[int, int]] = field(default_factory=list)
+
+
+def number_values(func: Func) -> dict[Value, int]:
+    """Ids of a func's values: arguments first, then op results in program order."""
+    ids: dict[Value, int] = {}
+    for a in func.args:
+        ids[a] = len(ids)
+    for op in func.body.ops:
+        for r in op.results:
+            ids[r] = len(ids)
+    return ids
+
+
+def count_uses(func: Func) -> dict[Value, list[tuple[Op, int]]]:
+    uses: dict[Value, list[tuple[Op, int]]] = {}
+    for op in func.body.ops:
+        for k, v in enumerate(op.operands):
+            uses.setdefault(v, []).append((op, k))
+    return uses
+
+
+def plan_materialized(func: Func, kernel_ops: set[str]) -> set[Value]:
+    """The op results that get a buffer (see the module docstring)."""
+    uses = count_uses(func)
+    cheap: dict[Value, bool] = {a: True for a in func.args}
+    out: set[Value] = set()
+    for op in func.body.ops:
+        if op.name == "return":
+            continue
+        for k, v in enumerate(op.operands):
+            if op.name in kernel_ops and isinstance(v.owner, Op):
+                out.add(v)  # kernels read dense buffers
+        for r in op.results:
+            n_uses = len(uses.get(r, []))
+            is_cheap = op.name in CHEAP and all(cheap.get(v, False) or v in out for v in op.operands)
+            cheap[r] = is_cheap
+            broadcast_use = any(u.results and u.results[0].type.rank > 0 and r.type.shape != u.results[0].type.shape
+                                and u.name not in CHEAP for u, _ in uses.get(r, []))
+            if (op.name in kernel_ops or op.name in REDUCING
+                    or (not is_cheap and (n_uses > 1 or broadcast_use))):
+                out.add(r)
+    # the return op's operands are materialized too (into the output buffers)
+    for v in func.return_op.operands:
+        if isinstance(v.owner, Op):
+            out.add(v)
+    return out
+
+
+def generate(func: Func, elem_table: dict[str, ElemLowering], kernel_table: dict[str, KernelLowering]) -> tuple[
+        ir.Module, Layout]:
+    """LLVM IR for ``func`` and the layout of its entry's arguments."""
+    module = ir.Module(name=f"xlc.{func.name}")
+    i8pp = I8.as_pointer().as_pointer()
+    fnty = ir.FunctionType(I32, [i8pp, I64.as_pointer(), I64.as_pointer()])
+    fn = ir.Function(module, fnty, name=ENTRY)
+    for a in fn.args:
+        a.add_attribute("noalias")
+    em = Emitter(func, module, fn, elem_table, kernel_table)
+    ids = number_values(func)
+    materialized = plan_materialized(func, set(kernel_table))
+    layout = Layout(num_inputs=len(func.args), num_outputs=len(func.outputs))
+
+    # dynamic dims: one slot per (value, axis) that is '?' in the IR, loaded once at entry
+    ab = em.alloca_builder
+    for v, vid in ids.items():
+        for axis, d in enumerate(v.type.shape):
+            if d is None:
+                slot = len(layout.slots)
+                layout.slots.append((vid, axis))
+                em.dim_value[(v, axis)] = ab.load(ab.gep(em.dims_arg, [i64(slot)]), name=f"d{vid}_{axis}")
+
+    def bind(v: Value, position: int) -> None:
+        ptr = ab.load(ab.gep(em.bufs_arg, [i64(position)]))
+        em.buffer_ptr[v] = ab.bitcast(ptr, storage_type(v.dtype).as_pointer())
+
+    for k, a in enumerate(func.args):
+        bind(a, k)
+    homes: dict[Value, int] = {}  # output position that is a value's home buffer
+    copies: list[tuple[int, Value]] = []  # output positions filled by copying
+    for pos, v in enumerate(func.outputs):
+        if isinstance(v.owner, Op) and v not in homes:
+            homes[v] = pos
+        else:
+            copies.append((pos, v))
+    for v, pos in homes.items():
+        bind(v, layout.num_inputs + pos)
+    for v in ids:
+        if v in materialized and v not in homes and isinstance(v.owner, Op):
+            if v.owner.name == "constant":  # lives in a global
+                em.buffer_ptr[v] = constant_pointer(em, v)
+                continue
+            bind(v, layout.num_inputs + layout.num_outputs + len(layout.temps))
+            layout.temps.append(ids[v])
+
+    for op in func.body.ops:
+        if op.name == "return":
+            continue
+        if op.name in kernel_table:
+            kernel_table[op.name](em, op)
+            continue
+        for r in op.results:
+            if r in em.buffer_ptr:
+                _store_kernel(em, r)
+    for pos, v in copies:
+        out = Value(v.type, None, pos)
+        bind(out, layout.num_inputs + pos)
+        em.loop_nest(em.dims(v), lambda idx, v=v, out=out: em.store(out, idx, em.value_at(v, idx)))
+    em.b.ret(ir.Constant(I32, 0))
+    return module, layout
+
+
+def _store_kernel(em: Emitter, v: Value) -> None:
+    """Loops over v's shape computing each element into v's buffer."""
+    em.loop_nest(em.dims(v), lambda idx: em.store(v, idx, em.compute_at(v, idx)))
+
+
+def check_lowerings(func: Func, elem_table: dict[str, ElemLowering], kernel_table: dict[str, KernelLowering]) -> None:
+    missing = sorted({op.name for op in func.walk()
+                      if op.name != "return" and op.name not in elem_table and op.name not in kernel_table})
+    if missing:
+        raise CompileError(f"the CPU backend cannot lower op(s) {', '.join(missing)} in @{func.name}")
+    for op in func.walk():
+        for v in (*op.operands, *op.results):
+            if v.dtype.short == "str":
+                raise CompileError(f"op '{op.name}' works on string tensors, which compiled code cannot hold")
+        if op.regions:
+            raise CompileError(f"op '{op.name}' has regions, which the CPU backend does not lower yet")

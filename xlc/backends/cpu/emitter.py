@@ -1,0 +1,226 @@
+"""The code generator's working state for one function, and the helpers lowerings use.
+
+Every op lowers "per element": given the index of an output element (a list of i64
+values), produce that element's value.  A value that is *materialized* has a buffer and
+is read with a load; any other value is recomputed at the point of use by inlining its
+producer's lowering.  That is loop fusion: a chain of elementwise and index-remapping ops
+becomes one loop nest, and intermediates never reach memory.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from llvmlite import ir
+
+from xlc.errors import CompileError
+from xlc.ir.core import Func, Op, Value
+from xlc.ir.types import DType
+from xlc.backends.cpu.llvmtypes import I1, I32, I64, compute_type, storage_type, to_compute, to_storage
+
+ElemLowering = Callable[["Emitter", Op, int, list[ir.Value]], ir.Value]
+KernelLowering = Callable[["Emitter", Op], None]
+
+# Error codes the generated code reports through err[0]; the runtime turns them into messages.
+ERR_GATHER_INDEX = 1  # err = [code, op, bad index, bound, flat position, scalar-index flag]
+ERR_INT_DIV_ZERO = 2  # err = [code, op]
+
+ZERO = ir.Constant(I64, 0)
+ONE = ir.Constant(I64, 1)
+
+
+def i64(n: int) -> ir.Constant:
+    return ir.Constant(I64, n)
+
+
+class Emitter:
+    """Builds the entry function of one Func; lowerings call back into it."""
+
+    def __init__(self, func: Func, module: ir.Module, fn: ir.Function, elem_table: dict[str, ElemLowering],
+                 kernel_table: dict[str, KernelLowering]) -> None:
+        self.func = func
+        self.module = module
+        self.fn = fn
+        self.elem_table = elem_table
+        self.kernel_table = kernel_table
+        self.op_index: dict[Op, int] = {op: i for i, op in enumerate(func.body.ops)}
+        entry = fn.append_basic_block("entry")
+        self.alloca_builder = ir.IRBuilder(entry)
+        body = fn.append_basic_block("body")
+        self.alloca_builder.branch(body)
+        self.alloca_builder.position_at_start(entry)
+        self.b = ir.IRBuilder(body)
+        self.bufs_arg, self.dims_arg, self.err_arg = fn.args
+        self.buffer_ptr: dict[Value, ir.Value] = {}  # materialized value -> typed storage pointer
+        self.dim_value: dict[tuple[Value, int], ir.Value] = {}  # dynamic dims, loaded at entry
+        self._error_blocks: list[ir.Block] = []
+
+    # ---- shapes -------------------------------------------------------------------------
+    def dim(self, v: Value, axis: int) -> ir.Value:
+        d = v.type.shape[axis]
+        if d is not None:
+            return i64(d)
+        try:
+            return self.dim_value[(v, axis)]
+        except KeyError:
+            raise CompileError(f"no run-time slot for dim {axis} of {v}") from None
+
+    def dims(self, v: Value) -> list[ir.Value]:
+        return [self.dim(v, a) for a in range(v.type.rank)]
+
+    def linear_index(self, v: Value, idx: Sequence[ir.Value]) -> ir.Value:
+        """Row-major offset of ``idx`` in a dense tensor of v's shape (Horner form)."""
+        off: ir.Value = ZERO
+        for axis, i in enumerate(idx):
+            off = i if axis == 0 else self.b.add(self.b.mul(off, self.dim(v, axis)), i)
+        return off
+
+    def delinearize(self, v: Value, off: ir.Value) -> list[ir.Value]:
+        """The index of row-major offset ``off`` in v's shape."""
+        idx: list[ir.Value] = []
+        for axis in reversed(range(v.type.rank)):
+            if axis == 0:
+                idx.append(off)
+            else:
+                d = self.dim(v, axis)
+                idx.append(self.b.urem(off, d))
+                off = self.b.udiv(off, d)
+        return idx[::-1]
+
+    def num_elements(self, v: Value) -> ir.Value:
+        n: ir.Value = ONE
+        for d in self.dims(v):
+            n = self.b.mul(n, d)
+        return n
+
+    # ---- values -------------------------------------------------------------------------
+    def value_at(self, v: Value, idx: Sequence[ir.Value]) -> ir.Value:
+        """v's element at ``idx`` as a compute value: loaded if v has a buffer, else recomputed."""
+        if v in self.buffer_ptr:
+            return self.load(v, idx)
+        return self.compute_at(v, idx)
+
+    def compute_at(self, v: Value, idx: Sequence[ir.Value]) -> ir.Value:
+        op = v.owner
+        if not isinstance(op, Op):
+            raise CompileError(f"argument {v} has no buffer")
+        lower = self.elem_table.get(op.name)
+        if lower is None:
+            raise CompileError(f"the CPU backend has no per-element lowering for op '{op.name}'")
+        return lower(self, op, v.index, list(idx))
+
+    def element_ptr(self, v: Value, idx: Sequence[ir.Value]) -> ir.Value:
+        return self.b.gep(self.buffer_ptr[v], [self.linear_index(v, idx)], inbounds=True)
+
+    def load(self, v: Value, idx: Sequence[ir.Value]) -> ir.Value:
+        return to_compute(self.b, v.dtype, self.b.load(self.element_ptr(v, idx)))
+
+    def store(self, v: Value, idx: Sequence[ir.Value], x: ir.Value) -> None:
+        self.b.store(to_storage(self.b, v.dtype, x), self.element_ptr(v, idx))
+
+    def broadcast_index(self, operand: Value, result: Value, idx: Sequence[ir.Value]) -> list[ir.Value]:
+        """numpy broadcasting: the operand's index for result index ``idx``."""
+        shift = result.type.rank - operand.type.rank
+        out = []
+        for axis in range(operand.type.rank):
+            d = operand.type.shape[axis]
+            rd = result.type.shape[axis + shift]
+            i = idx[axis + shift]
+            if d == 1 and rd != 1:
+                out.append(ZERO)
+            elif d is None and rd != d:
+                is_one = self.b.icmp_unsigned("==", self.dim(operand, axis), ONE)
+                out.append(self.b.select(is_one, ZERO, i))
+            else:
+                out.append(i)
+        return out
+
+    def operand_at(self, op: Op, k: int, idx: Sequence[ir.Value], result: int = 0) -> ir.Value:
+        """Operand k of an elementwise op at result index idx (broadcast)."""
+        v = op.operands[k]
+        return self.value_at(v, self.broadcast_index(v, op.results[result], idx))
+
+    # ---- control flow -------------------------------------------------------------------
+    def alloca(self, t: ir.Type, name: str = "") -> ir.Value:
+        return self.alloca_builder.alloca(t, name=name)
+
+    def loop(self, n: ir.Value, body: Callable[[ir.Value], None], start: ir.Value | None = None,
+             name: str = "i") -> None:
+        """for (i = start; i < n; i++) body(i); the builder ends after the loop."""
+        b = self.b
+        var = self.alloca(I64, name)
+        b.store(start if start is not None else ZERO, var)
+        cond = self.fn.append_basic_block(f"{name}.cond")
+        blk = self.fn.append_basic_block(f"{name}.body")
+        done = self.fn.append_basic_block(f"{name}.end")
+        b.branch(cond)
+        b.position_at_end(cond)
+        i = b.load(var)
+        b.cbranch(b.icmp_signed("<", i, n), blk, done)
+        b.position_at_end(blk)
+        body(i)
+        b.store(b.add(b.load(var), ONE, flags=["nsw"]), var)
+        b.branch(cond)
+        b.position_at_end(done)
+
+    def loop_nest(self, bounds: Sequence[ir.Value], body: Callable[[list[ir.Value]], None]) -> None:
+        """Nested loops over ``bounds`` (outermost first); body gets the index list."""
+
+        def level(k: int, idx: list[ir.Value]) -> None:
+            if k == len(bounds):
+                body(idx)
+                return
+            self.loop(bounds[k], lambda i: level(k + 1, idx + [i]), name=f"i{k}")
+
+        level(0, [])
+
+    def if_else(self, cond: ir.Value, then: Callable[[], ir.Value], other: Callable[[], ir.Value]) -> ir.Value:
+        """A value chosen by a branch (only the taken side is computed)."""
+        b = self.b
+        t_blk = self.fn.append_basic_block("then")
+        e_blk = self.fn.append_basic_block("else")
+        join = self.fn.append_basic_block("join")
+        b.cbranch(cond, t_blk, e_blk)
+        b.position_at_end(t_blk)
+        tv = then()
+        t_end = b.block
+        b.branch(join)
+        b.position_at_end(e_blk)
+        ev = other()
+        e_end = b.block
+        b.branch(join)
+        b.position_at_end(join)
+        phi = b.phi(tv.type)
+        phi.add_incoming(tv, t_end)
+        phi.add_incoming(ev, e_end)
+        return phi
+
+    def fail_if(self, cond: ir.Value, code: int, op: Op, payload: Sequence[ir.Value] = ()) -> None:
+        """If cond holds, record an error for the runtime and return from the entry function."""
+        b = self.b
+        bad = self.fn.append_basic_block("fail")
+        ok = self.fn.append_basic_block("ok")
+        b.cbranch(cond, bad, ok)
+        b.position_at_end(bad)
+        words = [i64(code), i64(self.op_index.get(op, -1)), *payload]
+        for k, w in enumerate(words):
+            b.store(w, b.gep(self.err_arg, [i64(k)]))
+        b.ret(ir.Constant(I32, 1))
+        b.position_at_end(ok)
+
+    # ---- helpers ------------------------------------------------------------------------
+    def call(self, name: str, ret: ir.Type, args: Sequence[ir.Value]) -> ir.Value:
+        """Call an LLVM intrinsic by its full name ("llvm.sqrt.f32") or a libm function ("tanf")."""
+        fn = self.module.globals.get(name)
+        if fn is None:
+            fn = ir.Function(self.module, ir.FunctionType(ret, [a.type for a in args]), name=name)
+        return self.b.call(fn, list(args))
+
+    def compute_type(self, dt: DType) -> ir.Type:
+        return compute_type(dt)
+
+    def storage_type(self, dt: DType) -> ir.Type:
+        return storage_type(dt)
+
+    def bool_const(self, x: bool) -> ir.Constant:
+        return ir.Constant(I1, int(x))

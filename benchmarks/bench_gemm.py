@@ -13,6 +13,7 @@ round by round because the clock drifts (3.9-4.4 GHz on the reference machine).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import ctypes
 import statistics
 import threading
@@ -22,7 +23,7 @@ import llvmlite.binding as llvm
 import llvmlite.ir as ir
 import numpy as np
 
-from xlc.backends.cpu.gemm import define_gemm, gemm_cols_name, gemm_name
+from xlc.backends.cpu.gemm import choose_blocking, define_gemm, gemm_cols_name, gemm_name
 
 SIZES = [(256, 256, 256), (512, 512, 512), (1024, 1024, 1024), (2048, 2048, 2048), (1000, 777, 513)]
 _NP = {"f32": np.float32, "f64": np.float64}
@@ -36,18 +37,24 @@ def _target_machine(opt: int = 3) -> llvm.TargetMachine:
     )
 
 
-def compile_gemm(dtypes: list[str], simd: int, hand_vectorised_pipeline: bool) -> tuple[object, dict[str, float]]:
+def compile_gemm(
+    dtypes: list[str], simd: int, hand_vectorised_pipeline: bool, kc: int = 0, mc: int = 0
+) -> tuple[object, dict[str, float]]:
     """Build, optimise and JIT a module with the GEMMs; return (engine, phase times in s).
 
     ``hand_vectorised_pipeline`` turns LLVM's loop vectoriser and unroller off, as
     a JIT would for this module (the kernel is vectorised and unrolled already).
+    ``kc``/``mc`` override the default cache blocking when non-zero (for tuning).
     """
     times: dict[str, float] = {}
     t0 = time.perf_counter()
     module = ir.Module(name="bench_gemm")
     module.triple = llvm.get_default_triple()
     for dt in dtypes:
-        define_gemm(module, dt, simd)
+        blk = choose_blocking(dt, simd) if dt in _NP else None
+        if blk is not None and (kc or mc):
+            blk = dataclasses.replace(blk, kc=kc or blk.kc, mc=mc or blk.mc)
+        define_gemm(module, dt, simd, blk)
     text = str(module)
     times["build IR"] = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -103,10 +110,12 @@ def _runner(engine, dtype: str, a: np.ndarray, b: np.ndarray, c: np.ndarray, thr
     return run
 
 
-def bench(engine, dtype: str, rounds: int, threads: int) -> list[tuple[str, float, float]]:
+def bench(
+    engine, dtype: str, rounds: int, threads: int, sizes: list[tuple[int, int, int]]
+) -> list[tuple[str, float, float]]:
     rows = []
     rng = np.random.default_rng(0)
-    for m, n, k in SIZES:
+    for m, n, k in sizes:
         a = rng.standard_normal((m, k)).astype(_NP[dtype])
         b = rng.standard_normal((k, n)).astype(_NP[dtype])
         c_x = np.empty((m, n), _NP[dtype])
@@ -134,24 +143,30 @@ def main() -> None:
     ap.add_argument("--dtypes", default="f32,f64")
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--threads", type=int, default=1, help="xlc threads (column ranges); numpy stays as set")
+    ap.add_argument("--sizes", default="", help="e.g. 1024x1024x1024,1000x777x513 (default: the standard set)")
+    ap.add_argument("--kc", type=int, default=0, help="override KC (tuning)")
+    ap.add_argument("--mc", type=int, default=0, help="override MC (tuning)")
+    ap.add_argument("--no-compile-times", action="store_true")
     args = ap.parse_args()
+    sizes = [tuple(int(x) for x in s.split("x")) for s in args.sizes.split(",")] if args.sizes else SIZES
     llvm.initialize_native_target()
     llvm.initialize_native_asmprinter()
     simd = 16 if "+avx512f" in llvm.get_host_cpu_features().flatten() else 8
     dtypes = args.dtypes.split(",")
     print(f"host {llvm.get_host_cpu_name()}, simd_width {simd}, numpy {np.__version__}")
-    for dt in dtypes:
+    for dt in dtypes if not args.no_compile_times else []:
         for hand in (True, False):
             _, times = compile_gemm([dt], simd, hand)
             label = "vectoriser+unroller off" if hand else "default O3 pipeline"
             total = sum(times.values())
             phases = ", ".join(f"{k} {v * 1e3:.0f}" for k, v in times.items())
             print(f"compile {dt} ({label}): {total * 1e3:.0f} ms  [{phases} ms]")
-    engine, _ = compile_gemm(dtypes, simd, True)
+    engine, _ = compile_gemm(dtypes, simd, True, args.kc, args.mc)
     for dt in dtypes:
-        print(f"\n{dt}, xlc threads={args.threads}, median of {args.rounds} rounds")
+        print(f"\n{dt}, xlc threads={args.threads}, kc={args.kc or 'default'} mc={args.mc or 'default'}, "
+              f"median of {args.rounds} rounds")  # fmt: skip
         print(f"{'M x N x K':>16} {'xlc GFLOP/s':>12} {'numpy GFLOP/s':>14} {'ratio':>7}")
-        for size, ours, theirs in bench(engine, dt, args.rounds, args.threads):
+        for size, ours, theirs in bench(engine, dt, args.rounds, args.threads, sizes):
             print(f"{size:>16} {ours:12.1f} {theirs:14.1f} {ours / theirs:7.3f}")
 
 

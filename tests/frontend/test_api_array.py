@@ -7,17 +7,11 @@ import pytest
 
 from xlc.frontend import array_ops as A
 from xlc.frontend import math_ops as M
-from xlc.frontend.graph import Graph, constant, placeholder
+from xlc.frontend.graph import constant, placeholder
 from xlc.frontend.tensor_util import constant_value
 from xlc.ir import types as dt
 
 from tests.frontend.test_ops_api import rand, run, RNG  # noqa: F401  (shared helpers)
-
-
-@pytest.fixture(autouse=True)
-def fresh_graph():
-    with Graph().as_default() as g:
-        yield g
 
 
 def test_reshape_accepts_lists_and_static_shape_tensors():
@@ -146,6 +140,7 @@ def test_creation():
     z = A.zeros([2, 3], dtype=dt.int32)
     assert z.op.type == "Fill" and z.op.name == "zeros" and z.dtype is dt.int32 and z.shape.as_list() == [2, 3]
     np.testing.assert_array_equal(run(A.ones((2,))), [1.0, 1.0])
+    assert A.zeros(3).shape.as_list() == [3] and A.zeros([]).shape.as_list() == []
     f = A.fill([2, 2], 7.0)
     np.testing.assert_array_equal(run(f), np.full((2, 2), 7.0, np.float32))
     v = rand(2, 3)
@@ -188,3 +183,15 @@ def test_constant_value_folds_simple_subgraphs():
     np.testing.assert_array_equal(constant_value(expr), [8, 10])
     assert constant_value(M.add(y, 1.0)) is None
     assert constant_value([1, 2]).tolist() == [1, 2]
+
+
+def test_constant_value_of_lists_with_tensors():
+    y = placeholder(dt.float32, [3, None], name="y")
+    np.testing.assert_array_equal(constant_value([A.shape(constant(rand(2, 5)))[1], 4]), [5, 4])
+    assert constant_value([A.shape(y)[1], 4]) is None
+    assert constant_value(A.shape(y)[0]) == 3  # the known dim of a partly known shape
+    x = placeholder(dt.float32, [None, 5], name="x")
+    r = A.reshape(x, [-1, A.shape(x)[1]])
+    assert r.op.attrs["shape"] == (-1, 5)
+    assert constant_value(A.gather(A.shape(x), [1, 1])).tolist() == [5, 5]
+    assert constant_value(A.shape(x)[0]) is None

@@ -6,18 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import xlc
 from xlc.frontend import array_ops as A  # noqa: F401  (installs __getitem__)
 from xlc.frontend import math_ops as M  # noqa: F401  (installs the operators)
-from xlc.frontend.graph import Graph, constant, placeholder
+from xlc.frontend.graph import constant, placeholder
 from xlc.ir import types as dt
 
 from tests.frontend.test_ops_api import rand, run
-
-
-@pytest.fixture(autouse=True)
-def fresh_graph():
-    with Graph().as_default() as g:
-        yield g
 
 
 ARITH = [
@@ -160,8 +155,6 @@ def test_bad_indices_say_what_is_allowed():
 
 
 def test_operators_compile_and_run_in_a_session():
-    import xlc
-
     x = placeholder(dt.float32, [None, 4], name="x")
     y = (x[:, ::-1] * 2.0 - 1.0) / (abs(x) + 1.0)
     v = rand(3, 4)

@@ -6,22 +6,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import xlc
 from xlc.frontend import array_ops as A
 from xlc.frontend import math_ops as M
 from xlc.frontend import nn_ops as NN
 from xlc.frontend import random_ops as R
-from xlc.frontend.graph import Graph, constant, placeholder
-from xlc.frontend.tensor_util import constant_value
+from xlc.frontend.graph import constant, placeholder, set_random_seed
+from xlc.errors import UnimplementedError
 from xlc.ir import types as dt
 from xlc.ir.opdef import get_opdef
 
 RNG = np.random.default_rng(1234)
-
-
-@pytest.fixture(autouse=True)
-def fresh_graph():
-    with Graph().as_default() as g:
-        yield g
 
 
 def run(fetch, feeds=None):
@@ -134,7 +129,7 @@ def test_where_cast_clip():
     w = M.where(constant(c), constant(x), constant(y))
     assert w.op.type == "Select" and w.shape.as_list() == [3, 4]
     np.testing.assert_array_equal(run(w), np.where(c, x, y))
-    with pytest.raises(NotImplementedError, match="one argument"):
+    with pytest.raises(UnimplementedError, match="one argument"):
         M.where(constant(c))
     f = constant(np.array([1.7, -1.7, 2.5], np.float32))
     i = M.cast(f, dt.int32)
@@ -230,8 +225,8 @@ def test_nn_activations():
 
 # --- random --------------------------------------------------------------------------
 
-def test_random_ops_record_attributes_and_seeds(fresh_graph):
-    fresh_graph.seed = 7
+def test_random_ops_record_attributes_and_seeds():
+    set_random_seed(7)
     n = R.random_normal([2, 3], mean=1.0, stddev=2, seed=5)
     assert n.op.type == "RandomStandardNormal" and n.shape.as_list() == [2, 3]
     assert (n.op.attrs["seed"], n.op.attrs["seed2"], n.op.attrs["mean"], n.op.attrs["stddev"]) == (7, 5, 1.0, 2.0)
@@ -254,3 +249,27 @@ def test_random_ops_record_attributes_and_seeds(fresh_graph):
 def test_unseeded_random_ops_differ():
     a, b = R.random_normal([8]), R.random_normal([8])
     assert (a.op.attrs["seed"], a.op.attrs["seed2"]) != (b.op.attrs["seed"], b.op.attrs["seed2"])
+
+
+# --- the public namespace ------------------------------------------------------------
+
+def test_tf1_names_and_aliases_are_exported():
+    for mod in (M, A, R):
+        assert [n for n in mod.__all__ if not hasattr(xlc, n)] == []
+    assert [n for n in NN.__all__ if not hasattr(xlc.nn, n)] == []
+    assert (M.sub, M.mul, M.neg, M.floor_div, M.mod) == (M.subtract, M.multiply, M.negative, M.floordiv, M.floormod)
+    assert (A.pack, A.unpack, A.linspace) == (A.stack, A.unstack, A.lin_space)
+
+
+def test_count_nonzero_on_bools_and_dtype():
+    b = RNG.random((4, 3)) > 0.5
+    c = M.count_nonzero(constant(b), axis=0, dtype=dt.int32)
+    assert c.dtype is dt.int32
+    np.testing.assert_array_equal(run(c), b.sum(axis=0))
+
+
+def test_add_n_rejects_mixed_dtypes_and_single_input_is_itself():
+    x = constant(rand(2))
+    assert M.add_n([x]) is x
+    with pytest.raises(TypeError, match="one dtype"):
+        M.add_n([x, constant(np.ones(2, np.float64))])

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 import xlc.ops  # noqa: F401  (defines the ops)
+from xlc.errors import ShapeError
 from xlc.ir.opdef import get_opdef
 from xlc.ir.types import TensorType, as_dtype
 
@@ -26,6 +27,7 @@ def run_op(name: str, *arrays: np.ndarray, **attrs: Any) -> Any:
     for o, t in zip(outs, types):
         assert o.shape == t.shape, f"{name}: reference gave {o.shape}, type rule says {t}"
         assert o.dtype == t.dtype.np_dtype, f"{name}: reference gave {o.dtype}, type rule says {t}"
+    check_unknown_dims(name, arrays, full, outs)
     return outs[0] if len(outs) == 1 else outs
 
 
@@ -46,3 +48,26 @@ def rand(rng: np.random.Generator, shape: tuple[int, ...], dtype: Any = np.float
         return x.astype(dt)
     x = rng.uniform(0.1, 2.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)
     return x.astype(dt)
+
+
+def check_unknown_dims(name: str, arrays: tuple[np.ndarray, ...], attrs: Any, outs: list[np.ndarray]) -> None:
+    """The type rule with one operand's dims (or all of them) unknown must still fit the results.
+
+    A rule may refuse unknown dims only with a ShapeError that says it needs them known.
+    """
+    opdef = get_opdef(name)
+    variants = []
+    for k in range(len(arrays)):
+        variants.append([TensorType((None,) * a.ndim, as_dtype(a.dtype)) if i == k else type_of(a)
+                         for i, a in enumerate(arrays)])
+    if len(arrays) > 1:
+        variants.append([TensorType((None,) * a.ndim, as_dtype(a.dtype)) for a in arrays])
+    for types in variants:
+        try:
+            results = opdef.infer(types, attrs)
+        except ShapeError as e:
+            assert "known" in str(e), f"{name} refused unknown dims {types}: {e}"
+            continue
+        for o, t in zip(outs, results):
+            assert t.is_compatible_with(o.shape), f"{name}: with {types} the rule says {t}, result is {o.shape}"
+            assert t.dtype.np_dtype == o.dtype

@@ -215,3 +215,34 @@ def test_fill_range_lin_space() -> None:
     lin = run_op("lin_space", start=-1.0, stop=2.0, num=7)
     np.testing.assert_array_equal(lin, np.linspace(-1.0, 2.0, 7).astype(np.float32))
     assert run_op("lin_space", start=4.0, stop=9.0, num=1).tolist() == [4.0]
+
+
+ALL_DTYPES = [np.float16, ml_dtypes.bfloat16, np.float32, np.float64, np.int8, np.uint8, np.int32, np.int64, np.bool_]
+
+
+@pytest.mark.parametrize("dtype", ALL_DTYPES, ids=lambda d: np.dtype(d).name)
+def test_data_movement_ops_keep_every_dtype(rng, dtype) -> None:
+    x = rand(rng, (3, 2, 4), np.float32).astype(dtype) if dtype != np.bool_ else rand(rng, (3, 2, 4), np.bool_)
+    cases = [
+        ("identity", (x,), {}, x),
+        ("reshape", (x,), {"shape": (6, -1)}, x.reshape(6, 4)),
+        ("transpose", (x,), {"perm": (1, 2, 0)}, x.transpose(1, 2, 0)),
+        ("concat", (x, x[:1]), {"axis": 0}, np.concatenate([x, x[:1]])),
+        ("stack", (x, x), {"axis": 3}, np.stack([x, x], 3)),
+        ("tile", (x,), {"multiples": (1, 2, 1)}, np.tile(x, (1, 2, 1))),
+        ("slice", (x,), {"begin": (1, 0, 1), "size": (2, 1, -1)}, x[1:3, 0:1, 1:]),
+        ("gather", (x, np.array([2, 0, 2], np.int64)), {"axis": 2}, x[:, :, [2, 0, 2]]),
+        ("broadcast_to", (x[:, :1],), {"shape": (2, 3, 5, 4)}, np.broadcast_to(x[:, :1], (2, 3, 5, 4))),
+        ("pad", (x,), {"paddings": (0, 1, 1, 0, 0, 0), "mode": "SYMMETRIC"},
+         np.pad(x, ((0, 1), (1, 0), (0, 0)), mode="symmetric")),
+        ("strided_slice", (x,), {"begin": (-1, 0, 0), "end": (0, 0, 0), "strides": (-2, 1, 1), "begin_mask": 0,
+                                 "end_mask": 7}, x[-1::-2]),
+    ]
+    for name, args, attrs, want in cases:
+        got = run_op(name, *args, **attrs)
+        assert got.dtype == want.dtype and got.shape == want.shape, name
+        assert (got == want).all(), name
+    if dtype is not np.bool_:
+        s = run_op("reduce_sum", x, axes=(1,))
+        assert s.dtype == x.dtype and s.shape == (3, 4)
+        assert (run_op("argmax", x, axis=2) == np.argmax(x.astype(np.float64), 2)).all()

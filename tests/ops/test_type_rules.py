@@ -6,6 +6,7 @@ import pytest
 
 from ops_helpers import infer
 from xlc.errors import ShapeError
+from xlc.ir.opdef import RANDOM, get_opdef
 from xlc.ir.types import TensorType, bool_, float32, int32, int64
 
 N = None
@@ -230,8 +231,6 @@ def test_random_rules() -> None:
 
 
 def test_random_ops_carry_the_random_trait() -> None:
-    from xlc.ir.opdef import RANDOM, get_opdef
-
     for name in ("random_uniform", "random_normal", "truncated_normal", "random_shuffle"):
         assert get_opdef(name).has(RANDOM)
     assert not get_opdef("matmul").has(RANDOM)

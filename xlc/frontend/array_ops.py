@@ -16,6 +16,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from xlc.errors import ShapeError, UnimplementedError
 from xlc.ir import types as dtypes
 from xlc.ir.types import DType, as_dtype
 from xlc.frontend.graph import Tensor, apply_op, convert_to_tensor, to_numpy
@@ -53,7 +54,7 @@ def _convert_list(values: Any, what: str) -> list[Tensor]:
     if isinstance(values, Tensor) or not isinstance(values, (list, tuple)):
         raise TypeError(f"{what} expects a list of tensors, got {type(values).__name__}")
     if not values:
-        raise ValueError(f"{what} needs at least one tensor")
+        raise ShapeError(f"{what} needs at least one tensor")
     anchor = next((v for v in values if isinstance(v, Tensor)), None)
     first = convert_to_tensor(anchor if anchor is not None else values[0])
     return [convert_to_tensor(v, dtype=first.dtype) for v in values]
@@ -66,11 +67,11 @@ def reshape(tensor: Any, shape: Any, name: str | None = None) -> Tensor:
     x = convert_to_tensor(tensor)
     dims = static_ints(shape, "reshape: shape")
     if np.ndim(static_value(shape, "reshape: shape")) == 0:
-        raise ValueError(f"reshape: shape must be a list of dims, got {dims[0]}")
+        raise ShapeError(f"reshape: shape must be a list of dims, got {dims[0]}")
     if sum(d == -1 for d in dims) > 1:
-        raise ValueError(f"reshape: shape {list(dims)} has more than one -1")
+        raise ShapeError(f"reshape: shape {list(dims)} has more than one -1")
     if any(d < -1 for d in dims):
-        raise ValueError(f"reshape: shape {list(dims)} has a negative dim")
+        raise ShapeError(f"reshape: shape {list(dims)} has a negative dim")
     return _apply1("Reshape", "reshape", [x], {"shape": dims}, name=name)
 
 
@@ -83,7 +84,7 @@ def transpose(a: Any, perm: Any = None, name: str = "transpose", conjugate: bool
     else:
         p = tuple(normalize_axis(v, r, "transpose: perm entry") for v in static_ints(perm, "transpose: perm"))
         if sorted(p) != list(builtins.range(r)):
-            raise ValueError(f"transpose: perm {list(p)} is not a permutation of the {r} dims of '{x.name}'")
+            raise ShapeError(f"transpose: perm {list(p)} is not a permutation of the {r} dims of '{x.name}'")
     return _apply1("Transpose", "transpose", [x], {"perm": p}, name=name)
 
 
@@ -92,7 +93,7 @@ def expand_dims(input: Any, axis: Any = None, name: str | None = None, dim: Any 
     x = convert_to_tensor(input)
     axis = pick("expand_dims", None, axis=axis, dim=dim)
     if axis is None:
-        raise ValueError("expand_dims needs an axis")
+        raise ShapeError("expand_dims needs an axis")
     a = normalize_axis(axis, rank_of(x), "expand_dims: axis", extra=1)
     return _apply1("ExpandDims", "expand_dims", [x], {"axis": a}, name=name)
 
@@ -105,7 +106,7 @@ def squeeze(input: Any, axis: Any = None, name: str | None = None, squeeze_dims:
     dims = static_shape(x)
     for a in axes:
         if dims is not None and dims[a] is not None and dims[a] != 1:
-            raise ValueError(f"Can not squeeze dim[{a}], expected a dimension of 1, got {dims[a]} "
+            raise ShapeError(f"Can not squeeze dim[{a}], expected a dimension of 1, got {dims[a]} "
                              f"for '{x.name}' with shape {x.shape}")
     return _apply1("Squeeze", "squeeze", [x], {"axes": axes}, name=name)
 
@@ -123,7 +124,7 @@ def tile(input: Any, multiples: Any, name: str | None = None) -> Tensor:  # noqa
     m = static_ints(multiples, "tile: multiples")
     r = rank_of(x)
     if r is not None and len(m) != r:
-        raise ValueError(f"tile: multiples {list(m)} must have one entry per dim of '{x.name}' (rank {r})")
+        raise ShapeError(f"tile: multiples {list(m)} must have one entry per dim of '{x.name}' (rank {r})")
     return _apply1("Tile", "tile", [x], {"multiples": m}, name=name)
 
 
@@ -155,11 +156,11 @@ def unstack(value: Any, num: Any = None, axis: Any = 0, name: str = "unstack") -
     dim = static_shape(x)[a]  # type: ignore[index]
     if num is None:
         if dim is None:
-            raise ValueError(f"Cannot infer num from shape {x.shape} of '{x.name}': give unstack a num")
+            raise ShapeError(f"Cannot infer num from shape {x.shape} of '{x.name}': give unstack a num")
         num = dim
     n = static_int(num, "unstack: num")
     if dim is not None and dim != n:
-        raise ValueError(f"unstack: num {n} does not match dim {a} of '{x.name}' (shape {x.shape})")
+        raise ShapeError(f"unstack: num {n} does not match dim {a} of '{x.name}' (shape {x.shape})")
     return list(apply_op("Unpack", "unstack", [x], {"axis": a, "num": n}, name=name).outputs)
 
 
@@ -173,26 +174,26 @@ def split(value: Any, num_or_size_splits: Any, axis: Any = 0, num: Any = None, n
     if spec.ndim == 0:
         n = int(spec)
         if n <= 0:
-            raise ValueError(f"split: the number of splits must be positive, got {n}")
+            raise ShapeError(f"split: the number of splits must be positive, got {n}")
         if dim is None:
-            raise ValueError(f"split: dim {a} of '{x.name}' is unknown, so it cannot be split into {n} parts")
+            raise ShapeError(f"split: dim {a} of '{x.name}' is unknown, so it cannot be split into {n} parts")
         if dim % n:
-            raise ValueError(f"split: dim {a} of '{x.name}' has size {dim}, not divisible by {n}")
+            raise ShapeError(f"split: dim {a} of '{x.name}' has size {dim}, not divisible by {n}")
         sizes, op_type = (dim // n,) * n, "Split"
     else:
         sizes = static_ints(spec, "split: num_or_size_splits")
         op_type = "SplitV"
         if sum(s == -1 for s in sizes) > 1 or any(s < -1 for s in sizes):
-            raise ValueError(f"split: sizes {list(sizes)} may hold at most one -1 and no other negative")
+            raise ShapeError(f"split: sizes {list(sizes)} may hold at most one -1 and no other negative")
         if -1 in sizes:
             if dim is None:
-                raise ValueError(f"split: sizes {list(sizes)} hold -1 but dim {a} of '{x.name}' is unknown")
+                raise ShapeError(f"split: sizes {list(sizes)} hold -1 but dim {a} of '{x.name}' is unknown")
             rest = dim - (sum(sizes) + 1)
             if rest < 0:
-                raise ValueError(f"split: sizes {list(sizes)} exceed dim {a} of '{x.name}' ({dim})")
+                raise ShapeError(f"split: sizes {list(sizes)} exceed dim {a} of '{x.name}' ({dim})")
             sizes = tuple(rest if s == -1 else s for s in sizes)
         if dim is not None and sum(sizes) != dim:
-            raise ValueError(f"split: sizes {list(sizes)} do not add up to dim {a} of '{x.name}' ({dim})")
+            raise ShapeError(f"split: sizes {list(sizes)} do not add up to dim {a} of '{x.name}' ({dim})")
     return list(apply_op(op_type, "split", [x], {"axis": a, "sizes": sizes}, name=name).outputs)
 
 
@@ -205,7 +206,7 @@ def slice(input_: Any, begin: Any, size: Any, name: str | None = None) -> Tensor
     s = static_ints(size, "slice: size")
     r = rank_of(x)
     if len(b) != len(s) or (r is not None and len(b) != r):
-        raise ValueError(f"slice: begin {list(b)} and size {list(s)} need one entry per dim of '{x.name}' "
+        raise ShapeError(f"slice: begin {list(b)} and size {list(s)} need one entry per dim of '{x.name}' "
                          f"(shape {x.shape})")
     return _apply1("Slice", "slice", [x], {"begin": b, "size": s}, name=name)
 
@@ -219,9 +220,9 @@ def strided_slice(input_: Any, begin: Any, end: Any, strides: Any = None, begin_
     e = static_ints(end, "strided_slice: end")
     s = static_ints(strides, "strided_slice: strides") if strides is not None else (1,) * len(b)
     if not len(b) == len(e) == len(s):
-        raise ValueError(f"strided_slice: begin {list(b)}, end {list(e)} and strides {list(s)} differ in length")
+        raise ShapeError(f"strided_slice: begin {list(b)}, end {list(e)} and strides {list(s)} differ in length")
     if 0 in s:
-        raise ValueError("strided_slice: strides must be non-zero")
+        raise ShapeError("strided_slice: strides must be non-zero")
     attrs = {"begin": b, "end": e, "strides": s, "begin_mask": int(begin_mask), "end_mask": int(end_mask),
              "ellipsis_mask": int(ellipsis_mask), "new_axis_mask": int(new_axis_mask),
              "shrink_axis_mask": int(shrink_axis_mask)}
@@ -232,7 +233,7 @@ def gather(params: Any, indices: Any, validate_indices: Any = None, name: str | 
            batch_dims: int = 0) -> Tensor:
     """Slices of ``params`` along ``axis`` (default 0) at ``indices`` (int32/int64)."""
     if batch_dims:
-        raise NotImplementedError("gather with batch_dims != 0 is not supported by xlc yet")
+        raise UnimplementedError(None, None, "gather with batch_dims != 0 is not supported by xlc yet")
     p = convert_to_tensor(params)
     i = convert_to_tensor(indices)
     if i.dtype not in (dtypes.int32, dtypes.int64):
@@ -253,7 +254,7 @@ def _index_value(value: Any) -> int:
                             f"(shape {value.shape}, dtype {value.dtype.name})")
         known = constant_value(value)
         if known is None:
-            raise ValueError(f"index tensor '{value.name}' is known only at run time; xlc needs indices "
+            raise ShapeError(f"index tensor '{value.name}' is known only at run time; xlc needs indices "
                              "known while the graph is built (use tf.gather for run-time indices)")
         return int(known)
     raise TypeError(
@@ -274,7 +275,7 @@ def _getitem(tensor: Tensor, slice_spec: Any) -> Tensor:
         if isinstance(s, builtins.slice):
             step = 1 if s.step is None else _index_value(s.step)
             if step == 0:
-                raise ValueError("slice step cannot be zero")
+                raise ShapeError("slice step cannot be zero")
             if s.start is None:
                 masks["begin_mask"] |= bit
             if s.stop is None:
@@ -284,7 +285,7 @@ def _getitem(tensor: Tensor, slice_spec: Any) -> Tensor:
             strides.append(step)
         elif s is Ellipsis:
             if masks["ellipsis_mask"]:
-                raise ValueError("an index can only have a single ellipsis ('...')")
+                raise ShapeError("an index can only have a single ellipsis ('...')")
             masks["ellipsis_mask"] |= bit
             begin.append(0), end.append(0), strides.append(1)
         elif s is None:
@@ -308,15 +309,15 @@ def pad(tensor: Any, paddings: Any, mode: str = "CONSTANT", name: str | None = N
     x = convert_to_tensor(tensor)
     m = str(mode).upper()
     if m not in _PAD_MODES:
-        raise ValueError(f"pad: unknown mode {mode!r} (CONSTANT, REFLECT or SYMMETRIC)")
+        raise ShapeError(f"pad: unknown mode {mode!r} (CONSTANT, REFLECT or SYMMETRIC)")
     p = static_value(paddings, "pad: paddings")
     r = rank_of(x)
     if p.ndim != 2 or p.shape[1] != 2 or (r is not None and p.shape[0] != r):
-        raise ValueError(f"pad: paddings must have shape [{r if r is not None else 'rank'}, 2] for '{x.name}' "
+        raise ShapeError(f"pad: paddings must have shape [{r if r is not None else 'rank'}, 2] for '{x.name}' "
                          f"(shape {x.shape}), got {p.tolist()}")
     flat = static_ints(p.reshape(-1), "pad: paddings")
     if any(v < 0 for v in flat):
-        raise ValueError(f"pad: paddings must be non-negative, got {p.tolist()}")
+        raise ShapeError(f"pad: paddings must be non-negative, got {p.tolist()}")
     value = static_scalar(constant_values, "pad: constant_values")
     op_type = "PadV2" if m == "CONSTANT" and value != 0 else _PAD_MODES[m]
     return _apply1(op_type, "pad", [x], {"paddings": flat, "mode": m, "constant_value": float(value)}, name=name)
@@ -374,13 +375,13 @@ def fill(dims: Any, value: Any, name: str | None = None) -> Tensor:
     """A tensor of static shape ``dims`` filled with the scalar ``value``."""
     v = convert_to_tensor(value)
     if v.shape.ndims != 0:
-        raise ValueError(f"fill: value must be a scalar, got shape {v.shape}")
+        raise ShapeError(f"fill: value must be a scalar, got shape {v.shape}")
     return _apply1("Fill", "fill", [v], {"shape": static_ints(dims, "fill: dims")}, name=name)
 
 
 def _filled(shape_arg: Any, number: int, dtype: Any, name: str) -> Tensor:
     dt = as_dtype(dtype)
-    dims = static_ints(shape_arg, f"{name}: shape") if np.ndim(static_value(shape_arg, f"{name}: shape")) else ()
+    dims = static_ints(shape_arg, f"{name}: shape")  # a bare int n means [n], as in TF
     return fill(dims, convert_to_tensor(np.asarray(number, dt.np_dtype), dtype=dt), name=name)
 
 
@@ -435,7 +436,7 @@ def range(start: Any, limit: Any = None, delta: Any = 1, dtype: Any = None, name
         dt = as_dtype(dtype)
     values = [static_scalar(a, f"range: {w}") for a, w in zip(args, ("start", "limit", "delta"))]
     if values[2] == 0:
-        raise ValueError("range: delta must not be zero")
+        raise ShapeError("range: delta must not be zero")
     conv = int if dt.is_integer else float
     attrs = {"start": conv(values[0]), "limit": conv(values[1]), "delta": conv(values[2]), "dtype": dt}
     return _apply1("Range", "range", [], attrs, name=name)
@@ -450,7 +451,7 @@ def lin_space(start: Any, stop: Any, num: Any, name: str | None = None) -> Tenso
              "stop": float(static_scalar(stop, "lin_space: stop")),
              "num": static_int(num, "lin_space: num"), "dtype": dt}
     if attrs["num"] <= 0:
-        raise ValueError(f"lin_space: num must be positive, got {attrs['num']}")
+        raise ShapeError(f"lin_space: num must be positive, got {attrs['num']}")
     return _apply1("LinSpace", "lin_space", [], attrs, name=name)
 
 

@@ -118,7 +118,7 @@ class Tensor:
     def set_shape(self, shape: Any) -> None:
         """Refine the static shape; ValueError if it contradicts what is known."""
         self._shape = self._shape.merge_with(as_shape(shape))
-        self._op.graph._bump_version()
+        self._op.graph._mutated()
 
     def consumers(self) -> list[Operation]:
         return list(self._consumers)
@@ -206,6 +206,7 @@ class Graph:
         self._collections: dict[str, list[Any]] = {}
         self._finalized = False
         self._version = 0
+        self._mutation_count = 0
         self._id_counter = 0
         self.seed: int | None = None
         self._seed_counter = 0
@@ -217,7 +218,17 @@ class Graph:
         """Bumped on every change that can alter what a run computes (for executable caches)."""
         return self._version
 
-    def _bump_version(self) -> None:
+    @property
+    def mutations(self) -> int:
+        """Bumped when an existing op or tensor changes (set_shape), not when ops are added.
+
+        Adding ops never changes what an existing subgraph computes (inputs and control
+        inputs are fixed at creation), so executables stay valid until this moves.
+        """
+        return self._mutation_count
+
+    def _mutated(self) -> None:
+        self._mutation_count += 1
         self._version += 1
 
     def _next_id(self) -> int:
@@ -550,6 +561,8 @@ def to_numpy(value: Any, dtype: DType | None = None) -> np.ndarray:
     if dtype is string or isinstance(value, (str, bytes)) or (
             isinstance(value, np.ndarray) and value.dtype.kind in "OSU"):
         return _encode_strings(value)
+    if isinstance(value, (Tensor, Operation)):
+        raise TypeError(f"Expected a Python or numpy value, got {value!r}")
     if isinstance(value, np.ndarray) or isinstance(value, np.generic):
         arr = np.asarray(value)
     else:
@@ -646,7 +659,7 @@ def constant(value: Any, dtype: Any = None, shape: Any = None, name: str = "Cons
     """A Const op; with ``shape``, a scalar (or one-element) value is broadcast, and a value
     with as many elements is reshaped, as TF1 does."""
     dt = None if dtype is None else as_dtype(dtype)
-    arr = to_numpy(value.eval() if isinstance(value, Tensor) else value, dt)
+    arr = to_numpy(value, dt)
     if shape is not None:
         shape = tuple(int(d) for d in as_shape(shape).as_list())
         n = int(np.prod(shape)) if shape else 1

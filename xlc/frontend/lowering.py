@@ -90,7 +90,8 @@ def lower_run(graph: Graph, fetches: Sequence[Tensor | Operation], feeds: Sequen
     feed_types = feed_types or {}
     fed = set(feeds)
     fetch_tensors = [f for f in fetches if isinstance(f, Tensor)]
-    targets = [f.op if isinstance(f, Tensor) else f for f in fetches]
+    # a fed tensor that is fetched is its feed: its op need not run
+    targets = [f for f in fetches if isinstance(f, Operation)] + [t.op for t in fetch_tensors if t not in fed]
     ops = prune(targets, fed)
 
     # assigns each op depends on (strictly upstream), to order reads after assigns
@@ -189,13 +190,15 @@ def _reads_start_value(var_op: Operation, ops: Sequence[Operation], upstream: Ma
 
 
 def graph_to_module(graph: Graph, name: str = "main") -> Module:
-    """The whole graph as one Func ``@name``: args are the placeholders and the variables read,
-    results the tensors no op consumes (then the assigned variables' new values)."""
+    """The whole graph as one Func ``@name``: args are the placeholders and the variables read;
+    results are the tensors no op consumes, then the assigned variables' new values."""
     ops = graph.get_operations()
     placeholders = [op.outputs[0] for op in ops if op.type == "Placeholder"]
-    sinks: list[Tensor | Operation] = [t for op in ops if op.type not in ("Placeholder", "VariableV2")
-                                       for t in op.outputs if not t.consumers()]
-    sinks += [op for op in ops if not op.outputs]  # NoOps keep their control inputs alive
+    skip = ASSIGN_TYPES | {"Placeholder", "VariableV2"}
+    sinks: list[Tensor | Operation] = [t for op in ops if op.type not in skip for t in op.outputs
+                                       if not t.consumers()]
+    # assigns (their new values are the variables' results) and NoOps run as op fetches
+    sinks += [op for op in ops if not op.outputs or op.type in ASSIGN_TYPES]
     for t in placeholders:
         if t.shape.ndims is None:
             raise InvalidArgumentError(None, t.op, f"placeholder '{t.op.name}' has unknown rank; give it a shape "

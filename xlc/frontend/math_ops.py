@@ -20,6 +20,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from xlc.errors import ShapeError, UnimplementedError
 from xlc.ir import types as dtypes
 from xlc.ir.types import DType, as_dtype
 from xlc.frontend.graph import Tensor, apply_op, convert_to_tensor
@@ -88,10 +89,12 @@ def add(x: Any, y: Any, name: str | None = None) -> Tensor:
 
 
 def subtract(x: Any, y: Any, name: str | None = None) -> Tensor:
+    """x - y elementwise, with broadcasting."""
     return _binary("Sub", "sub", x, y, name)
 
 
 def multiply(x: Any, y: Any, name: str | None = None) -> Tensor:
+    """x * y elementwise, with broadcasting."""
     return _binary("Mul", "mul", x, y, name)
 
 
@@ -128,18 +131,22 @@ def floormod(x: Any, y: Any, name: str | None = None) -> Tensor:
 
 
 def pow(x: Any, y: Any, name: str | None = None) -> Tensor:  # noqa: A001  (TF's name)
+    """x ** y elementwise; integers to negative powers are an error."""
     return _binary("Pow", "pow", x, y, name)
 
 
 def maximum(x: Any, y: Any, name: str | None = None) -> Tensor:
+    """The larger of x and y elementwise."""
     return _binary("Maximum", "maximum", x, y, name)
 
 
 def minimum(x: Any, y: Any, name: str | None = None) -> Tensor:
+    """The smaller of x and y elementwise."""
     return _binary("Minimum", "minimum", x, y, name)
 
 
 def squared_difference(x: Any, y: Any, name: str | None = None) -> Tensor:
+    """(x - y) ** 2 elementwise."""
     return _binary("SquaredDifference", "squared_difference", x, y, name)
 
 
@@ -188,38 +195,47 @@ neg = negative
 # --- logic and comparison ----------------------------------------------------------
 
 def logical_and(x: Any, y: Any, name: str | None = None) -> Tensor:
+    """x and y on bools."""
     return _binary("LogicalAnd", "logical_and", x, y, name)
 
 
 def logical_or(x: Any, y: Any, name: str | None = None) -> Tensor:
+    """x or y on bools."""
     return _binary("LogicalOr", "logical_or", x, y, name)
 
 
 def logical_xor(x: Any, y: Any, name: str | None = None) -> Tensor:
+    """x != y on bools."""
     return _binary("LogicalXor", "logical_xor", x, y, name or "LogicalXor")
 
 
 def equal(x: Any, y: Any, name: str | None = None) -> Tensor:
+    """x == y elementwise (bool result); ``==`` on tensors stays identity, as TF1."""
     return _binary("Equal", "equal", x, y, name)
 
 
 def not_equal(x: Any, y: Any, name: str | None = None) -> Tensor:
+    """x != y elementwise (bool result)."""
     return _binary("NotEqual", "not_equal", x, y, name)
 
 
 def less(x: Any, y: Any, name: str | None = None) -> Tensor:
+    """x < y elementwise (bool result)."""
     return _binary("Less", "less", x, y, name)
 
 
 def less_equal(x: Any, y: Any, name: str | None = None) -> Tensor:
+    """x <= y elementwise (bool result)."""
     return _binary("LessEqual", "less_equal", x, y, name)
 
 
 def greater(x: Any, y: Any, name: str | None = None) -> Tensor:
+    """x > y elementwise (bool result)."""
     return _binary("Greater", "greater", x, y, name)
 
 
 def greater_equal(x: Any, y: Any, name: str | None = None) -> Tensor:
+    """x >= y elementwise (bool result)."""
     return _binary("GreaterEqual", "greater_equal", x, y, name)
 
 
@@ -230,12 +246,13 @@ def where(condition: Any, x: Any = None, y: Any = None, name: str | None = None)
     which xlc does not compile yet.
     """
     if x is None and y is None:
-        raise NotImplementedError(
+        raise UnimplementedError(
+            None, None,
             "tf.where(condition) with one argument (indices of true elements) is not supported by xlc: "
             "its output shape depends on the data; use tf.where(condition, x, y)"
         )
     if x is None or y is None:
-        raise ValueError("x and y must both be given, or neither")
+        raise ShapeError("x and y must both be given, or neither")
     cond = convert_to_tensor(condition, dtype=dtypes.bool_)
     x, y = _pair(x, y, "Select")
     return _apply1("Select", "select", [cond, x, y], name=name)
@@ -351,9 +368,9 @@ def matmul(a: Any, b: Any, transpose_a: bool = False, transpose_b: bool = False,
     ``adjoint_*`` equals ``transpose_*`` for real dtypes; the sparsity hints are ignored.
     """
     if transpose_a and adjoint_a:
-        raise ValueError("Only one of transpose_a and adjoint_a can be True.")
+        raise ShapeError("Only one of transpose_a and adjoint_a can be True.")
     if transpose_b and adjoint_b:
-        raise ValueError("Only one of transpose_b and adjoint_b can be True.")
+        raise ShapeError("Only one of transpose_b and adjoint_b can be True.")
     a, b = _pair(a, b, "MatMul")
     op_type = "MatMul" if rank_of(a) == 2 and rank_of(b) == 2 else "BatchMatMulV2"
     attrs = {"transpose_a": bool(transpose_a or adjoint_a), "transpose_b": bool(transpose_b or adjoint_b)}
@@ -363,7 +380,7 @@ def matmul(a: Any, b: Any, transpose_a: bool = False, transpose_b: bool = False,
 def add_n(inputs: Sequence[Any], name: str | None = None) -> Tensor:
     """The sum of a list of tensors of one shape and dtype (a chain of adds)."""
     if not isinstance(inputs, (list, tuple)) or not inputs:
-        raise ValueError("inputs must be a non-empty list of tensors of one shape and dtype")
+        raise ShapeError("inputs must be a non-empty list of tensors of one shape and dtype")
     tensors = [convert_to_tensor(t) for t in inputs]
     for t in tensors[1:]:
         if t.dtype is not tensors[0].dtype:

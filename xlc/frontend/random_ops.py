@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from xlc.errors import ShapeError
 from xlc.ir import types as dtypes
 from xlc.ir.types import DType, as_dtype
 from xlc.frontend.graph import Tensor, apply_op, convert_to_tensor, get_seed
@@ -22,7 +23,7 @@ def _shape_attr(shape: Any, what: str) -> tuple[int, ...]:
         return (static_ints(shape, f"{what}: shape")[0],)  # TF accepts a bare int for a vector's length
     dims = static_ints(shape, f"{what}: shape")
     if any(d < 0 for d in dims):
-        raise ValueError(f"{what}: shape {list(dims)} has a negative dim")
+        raise ShapeError(f"{what}: shape {list(dims)} has a negative dim")
     return dims
 
 
@@ -34,7 +35,7 @@ def _seeds(seed: Any) -> dict[str, int]:
 def _float_dtype(dtype: Any, what: str) -> DType:
     dt = as_dtype(dtype)
     if not dt.is_floating:
-        raise ValueError(f"{what}: dtype must be a floating point type, got {dt.name}")
+        raise ShapeError(f"{what}: dtype must be a floating point type, got {dt.name}")
     return dt
 
 
@@ -65,11 +66,11 @@ def random_uniform(shape: Any, minval: Any = 0, maxval: Any = None, dtype: Any =
     dt = as_dtype(dtype)
     if dt.is_integer:
         if maxval is None:
-            raise ValueError(f"Must specify maxval for integer dtype {dt.name}")
+            raise ShapeError(f"Must specify maxval for integer dtype {dt.name}")
         lo = int(static_scalar(minval, "random_uniform: minval"))
         hi = int(static_scalar(maxval, "random_uniform: maxval"))
         if hi <= lo:
-            raise ValueError(f"random_uniform: need minval < maxval, got [{lo}, {hi})")
+            raise ShapeError(f"random_uniform: need minval < maxval, got [{lo}, {hi})")
         op_type = "RandomUniformInt"
         bounds: dict[str, Any] = {"minval": lo, "maxval": hi}
     elif dt.is_floating:
@@ -77,7 +78,7 @@ def random_uniform(shape: Any, minval: Any = 0, maxval: Any = None, dtype: Any =
         bounds = {"minval": float(static_scalar(minval, "random_uniform: minval")), "maxval": hi_f}
         op_type = "RandomUniform"
     else:
-        raise ValueError(f"random_uniform: dtype must be a float or an integer type, got {dt.name}")
+        raise ShapeError(f"random_uniform: dtype must be a float or an integer type, got {dt.name}")
     attrs = {"shape": _shape_attr(shape, "random_uniform"), "dtype": dt, **bounds, **_seeds(seed)}
     return apply_op(op_type, "random_uniform", [], attrs, name=name).outputs[0]
 
@@ -86,5 +87,5 @@ def random_shuffle(value: Any, seed: Any = None, name: str | None = None) -> Ten
     """``value`` with its first dim randomly permuted."""
     x = convert_to_tensor(value)
     if x.shape.ndims == 0:
-        raise ValueError(f"random_shuffle: '{x.name}' is a scalar; it needs at least one dim")
+        raise ShapeError(f"random_shuffle: '{x.name}' is a scalar; it needs at least one dim")
     return apply_op("RandomShuffle", "random_shuffle", [x], _seeds(seed), name=name).outputs[0]

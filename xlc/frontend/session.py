@@ -4,7 +4,9 @@ A signature is (fetches, the feed_dict's keys in order).  Its first run resolves
 names, flattens the fetch structure, lowers the pruned subgraph to one IR Func
 (:mod:`xlc.frontend.lowering`), compiles it and keeps a :class:`_Plan`; later runs of
 the signature convert the feeds, call the executable and rebuild the fetch structure,
-nothing else.  A plan is rebuilt when the graph's version changes.
+nothing else.  Plans are rebuilt when an existing op or tensor changes
+(``Graph.mutations``); adding ops keeps them, because a new op cannot change what an
+existing subgraph computes (TF1 code often builds ops between runs).
 
 Variable values live here, as numpy arrays keyed by their ``VariableV2`` op; each run
 passes the values it reads and stores the values it assigns.
@@ -120,6 +122,7 @@ class Session:
         self._config = config if config is not None else ConfigProto()
         self._values: dict[Operation, np.ndarray] = {}
         self._plans: dict[Any, _Plan] = {}
+        self._plans_version = self._graph._mutation_count
         self._logged: set[Operation] = set()
         self._closed = False
         self._context: list[Any] = []
@@ -147,8 +150,14 @@ class Session:
             plan = self._plans.get(key)
         except TypeError:  # a list or dict of fetches: key on its structure
             key = (_structure_key(fetches), tuple(feed_dict) if feed_dict else ())
-            plan = self._plans.get(key)
-        if plan is None or plan.version != self._graph._version:
+            try:
+                plan = self._plans.get(key)
+            except TypeError:  # an invalid fetch: let the plan builder say which
+                plan = self._make_plan(fetches, feed_dict)
+        if plan is None or plan.version != self._graph._mutation_count:
+            if self._plans_version != self._graph._mutation_count:
+                self._plans.clear()  # every plan is stale: do not keep their executables alive
+                self._plans_version = self._graph._mutation_count
             plan = self._plans[key] = self._make_plan(fetches, feed_dict)
         if feed_dict:
             arrays = [f.convert(v) for f, v in zip(plan.feeds, feed_dict.values())]
@@ -188,7 +197,7 @@ class Session:
             if not isinstance(el, Tensor):
                 raise TypeError(f"Cannot interpret feed_dict key as Tensor: {el!r} is an Operation")
             feeds.append(_Feed(el))
-        return _Plan(self, g._version, feeds, leaves, rebuild)
+        return _Plan(self, g._mutation_count, feeds, leaves, rebuild)
 
     def make_callable(self, fetches: Any, feed_list: Sequence[Any] | None = None) -> Callable[..., Any]:
         """A function running ``fetches`` with positional feed values for ``feed_list``."""

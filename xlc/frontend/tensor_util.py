@@ -10,10 +10,11 @@ when a value is only known at run time.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
+from xlc.errors import ShapeError
 import xlc.ops  # noqa: F401  (constant_value evaluates through the registered op set)
 from xlc.ir.opdef import NO_FOLD, RANDOM, SIDE_EFFECT, get_opdef, has_opdef
 from xlc.frontend.graph import Tensor
@@ -52,6 +53,9 @@ def constant_value(tensor: Any) -> np.ndarray | None:
     if not isinstance(tensor, Tensor):
         if tensor is None:
             return None
+        if isinstance(tensor, (list, tuple)) and any(isinstance(v, Tensor) for v in tensor):
+            items = [constant_value(v) for v in tensor]
+            return None if any(v is None for v in items) else np.asarray(items)
         try:
             return np.asarray(tensor)
         except Exception:  # a Variable or another object we cannot see into
@@ -92,6 +96,8 @@ def _evaluate_op(op: Any, memo: dict[int, list[np.ndarray] | None], depth: int) 
             return [np.asarray(dims, dtype=np_dtype)]
         return [np.asarray(int(np.prod(dims)), dtype=np_dtype)]
     opdef = get_opdef(ir_name)
+    if ir_name in ("strided_slice", "gather", "slice") and inputs and _op_ir_name(inputs[0].op) == "shape":
+        return _slice_of_partial_shape(opdef, inputs, attrs, memo, depth)
     if opdef.has(RANDOM) or opdef.has(SIDE_EFFECT) or opdef.has(NO_FOLD) or getattr(op, "regions", None):
         return None
     args = []
@@ -104,6 +110,30 @@ def _evaluate_op(op: Any, memo: dict[int, list[np.ndarray] | None], depth: int) 
         return opdef.evaluate(args, opdef.complete_attrs({k: v for k, v in attrs.items() if k in opdef.attrs}))
     except Exception:  # a failing reference means "not known now"; running reports it
         return None
+
+
+def _slice_of_partial_shape(opdef: Any, inputs: list[Tensor], attrs: dict[str, Any],
+                            memo: dict[int, list[np.ndarray] | None], depth: int) -> list[np.ndarray] | None:
+    """``tf.shape(x)[i]`` when dim i of x is known even though others are not.
+
+    The shape is evaluated with -1 standing for unknown dims (real dims are >= 0); the
+    slice is known when none of the -1s reaches the result.
+    """
+    source = inputs[0].op.inputs[0]
+    dims = static_shape(source)
+    if dims is None:
+        return None
+    np_dtype = inputs[0].dtype.np_dtype
+    shape_value = np.asarray([-1 if d is None else d for d in dims], dtype=np_dtype)
+    rest = [_evaluate(t, memo, depth + 1) for t in inputs[1:]]
+    if any(v is None for v in rest):
+        return None
+    try:
+        outs = opdef.evaluate([shape_value, *rest], opdef.complete_attrs({k: v for k, v in attrs.items()
+                                                                           if k in opdef.attrs}))
+    except Exception:  # a failing reference means "not known now"; running reports it
+        return None
+    return None if any(np.any(o < 0) for o in outs) else outs
 
 
 def _describe(value: Any) -> str:
@@ -134,23 +164,23 @@ def static_value(value: Any, what: str) -> np.ndarray:
     """
     if isinstance(value, TensorShape):
         if value.ndims is None:
-            raise ValueError(f"{what} is a shape of unknown rank")
+            raise ShapeError(f"{what} is a shape of unknown rank")
         value = list(value.dims or [])
     if isinstance(value, Dimension):
         if value.value is None:
-            raise ValueError(f"{what} holds an unknown dimension (?), known only at run time")
+            raise ShapeError(f"{what} holds an unknown dimension (?), known only at run time")
         return np.asarray(value.value)
     if isinstance(value, (list, tuple)) and any(isinstance(v, (Tensor, Dimension)) for v in value):
         items = [static_value(v, what) for v in value]
         for v, item in zip(value, items):
             if item.size != 1:
-                raise ValueError(f"{what}: each entry of a list must be a scalar, got {_describe(v)}")
+                raise ShapeError(f"{what}: each entry of a list must be a scalar, got {_describe(v)}")
         return np.asarray([item.reshape(-1)[0] for item in items])
     v = constant_value(value)
     if v is None:
         cause = _unknown_source(value) if isinstance(value, Tensor) else value
         because = "" if cause is value else f", through {_describe(cause)}"
-        raise ValueError(
+        raise ShapeError(
             f"{what} must be known while the graph is built (xlc compiles static attributes), "
             f"but {_describe(value)} depends on values known only at run time{because}"
         )
@@ -161,12 +191,12 @@ def static_ints(value: Any, what: str) -> tuple[int, ...]:
     """A 0-d or 1-d integer ``value`` as a tuple of Python ints."""
     arr = static_value(value, what)
     if arr.ndim > 1:
-        raise ValueError(f"{what} must be a scalar or a vector, got shape {list(arr.shape)}")
+        raise ShapeError(f"{what} must be a scalar or a vector, got shape {list(arr.shape)}")
     if arr.size and arr.dtype.kind not in "iub":
         if arr.dtype.kind == "f" and np.all(arr == np.floor(arr)):
             arr = arr.astype(np.int64)
         else:
-            raise ValueError(f"{what} must hold integers, got {arr.tolist()}")
+            raise ShapeError(f"{what} must hold integers, got {arr.tolist()}")
     return tuple(int(v) for v in np.atleast_1d(arr))
 
 
@@ -174,7 +204,7 @@ def static_int(value: Any, what: str) -> int:
     """A scalar integer ``value`` as a Python int."""
     ints = static_ints(value, what)
     if len(ints) != 1 or np.ndim(static_value(value, what)) > 1:
-        raise ValueError(f"{what} must be a single integer, got {list(ints)}")
+        raise ShapeError(f"{what} must be a single integer, got {list(ints)}")
     return ints[0]
 
 
@@ -182,7 +212,7 @@ def static_scalar(value: Any, what: str) -> float | int | bool:
     """A scalar number as a Python int/float/bool (its kind preserved)."""
     arr = static_value(value, what)
     if arr.size != 1:
-        raise ValueError(f"{what} must be a scalar, got shape {list(arr.shape)}")
+        raise ShapeError(f"{what} must be a scalar, got shape {list(arr.shape)}")
     return arr.reshape(()).item()
 
 
@@ -200,7 +230,7 @@ def known_rank(tensor: Tensor, what: str) -> int:
     """The tensor's rank; a ValueError naming ``what`` when it is unknown."""
     rank = tensor.shape.ndims
     if rank is None:
-        raise ValueError(f"{what} needs the rank of '{tensor.name}', which is unknown; give the placeholder a shape")
+        raise ShapeError(f"{what} needs the rank of '{tensor.name}', which is unknown; give the placeholder a shape")
     return rank
 
 
@@ -213,11 +243,11 @@ def normalize_axis(axis: Any, rank: int | None, what: str, extra: int = 0) -> in
     a = static_int(axis, what)
     if rank is None:
         if a < 0:
-            raise ValueError(f"{what} {a} is negative, and the tensor's rank is unknown; use a non-negative axis")
+            raise ShapeError(f"{what} {a} is negative, and the tensor's rank is unknown; use a non-negative axis")
         return a
     n = rank + extra
     if not -n <= a < n:
-        raise ValueError(f"{what} {a} is out of range [{-n}, {n}) for a tensor of rank {rank}")
+        raise ShapeError(f"{what} {a} is out of range [{-n}, {n}) for a tensor of rank {rank}")
     return a % n
 
 
@@ -225,12 +255,12 @@ def normalize_axes(axes: Any, rank: int | None, what: str) -> tuple[int, ...]:
     """Axes (None: all) as sorted unique non-negative ints; ValueError on out-of-range or duplicates."""
     if axes is None:
         if rank is None:
-            raise ValueError(f"{what} is None (every axis), but the tensor's rank is unknown")
+            raise ShapeError(f"{what} is None (every axis), but the tensor's rank is unknown")
         return tuple(range(rank))
     raw = static_ints(axes, what)
     out = [normalize_axis(a, rank, what) for a in raw]
     if len(set(out)) != len(out):
-        raise ValueError(f"{what} {list(raw)} names an axis twice")
+        raise ShapeError(f"{what} {list(raw)} names an axis twice")
     return tuple(sorted(out))
 
 
@@ -238,5 +268,5 @@ def pick(what: str, default: Any, **aliases: Any) -> Any:
     """The one of several alias arguments (``axis``/``reduction_indices``) that was given."""
     given = {k: v for k, v in aliases.items() if v is not None}
     if len(given) > 1:
-        raise ValueError(f"cannot specify both {' and '.join(repr(k) for k in given)} for {what}")
+        raise ShapeError(f"cannot specify both {' and '.join(repr(k) for k in given)} for {what}")
     return next(iter(given.values())) if given else default

@@ -20,6 +20,7 @@ from xlc.frontend.graph import (
     Tensor,
     _session_for,
     _user_location,
+    apply_op,
     convert_to_tensor,
     get_default_graph,
     group,
@@ -108,7 +109,12 @@ class Variable:
         return self._variable
 
     def read_value(self) -> Tensor:
-        return self._variable
+        """A new op reading the variable: unlike value(), it obeys the enclosing control dependencies."""
+        return apply_op("Identity", "identity", [self._variable], name="read").outputs[0]
+
+    def initialized_value(self) -> Tensor:
+        """The value to initialize another variable from: this variable's initial value tensor."""
+        return self._initial_value
 
     def _as_graph_element(self) -> Tensor:
         return self._variable

@@ -63,7 +63,8 @@ class ValueNamer:
             self._name_func(func)
 
     def _name_func(self, func: Func) -> None:
-        defined = list(_defined_values(func.body))
+        # dict.fromkeys: a value listed twice (broken IR in a verifier message) keeps one name
+        defined = list(dict.fromkeys(_defined_values(func.body)))
         counts = Counter(v.name_hint for v in defined if _usable_hint(v.name_hint))
         usable = {h for h, n in counts.items() if n == 1}
         self._taken |= usable

@@ -16,7 +16,7 @@ import numpy as np
 from xlc.errors import InvalidArgumentError, ShapeError
 from xlc.ir.opdef import Attr, OpDef, register
 from xlc.ir.types import TensorType, as_dtype, float32, int8, int32, int64, uint8
-from xlc.ops.rules import check_dtype, fmt_shape, input_shapes, normalize_axis
+from xlc.ops.rules import check_dtype, input_shapes, normalize_axis
 
 Attrs = Mapping[str, Any]
 Types = Sequence[TensorType]

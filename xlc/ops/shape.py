@@ -32,6 +32,10 @@ def _ints(v: Any) -> tuple[int, ...]:
     return tuple(int(x) for x in v)
 
 
+def _type_of(x: np.ndarray) -> TensorType:
+    return TensorType(x.shape, as_dtype(x.dtype))
+
+
 def _contiguous(x: np.ndarray) -> np.ndarray:
     # references hand back C-contiguous arrays so that callers may pass them to native code
     return np.asarray(x, order="C")  # np.ascontiguousarray would turn a 0-d array into 1-d
@@ -132,7 +136,7 @@ def _expand_dims_rule(types: Types, attrs: Attrs) -> list[TensorType]:
 
 
 register(OpDef("expand_dims", 1, _expand_dims_rule,
-               lambda x, axis: np.expand_dims(x, _expand_axis(int(axis), x.ndim, ())),
+               lambda x, axis: np.expand_dims(x, _expand_axis(int(axis), x.ndim, (_type_of(x),))),
                attrs={"axis": Attr("int")}, doc="inserts a dim of size 1 at axis (in [0, rank])"))
 
 
@@ -158,7 +162,7 @@ def _squeeze_rule(types: Types, attrs: Attrs) -> list[TensorType]:
 
 
 def _squeeze_ref(x: np.ndarray, axes: Sequence[int] = ()) -> np.ndarray:
-    t = TensorType(x.shape, as_dtype(x.dtype))
+    t = _type_of(x)
     return np.squeeze(x, axis=_squeeze_axes(t, _ints(axes), (t,)))
 
 
@@ -251,7 +255,7 @@ def _unstack_rule(types: Types, attrs: Attrs) -> list[TensorType]:
 
 
 def _unstack_ref(x: np.ndarray, axis: int, num: int) -> tuple[np.ndarray, ...]:
-    _unstack_rule([TensorType(x.shape, as_dtype(x.dtype))], {"axis": axis, "num": num})
+    _unstack_rule([_type_of(x)], {"axis": axis, "num": num})
     moved = np.moveaxis(x, int(axis), 0)
     return tuple(_contiguous(moved[i]) for i in range(int(num)))
 

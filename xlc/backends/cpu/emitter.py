@@ -128,7 +128,7 @@ class Emitter:
             i = idx[axis + shift]
             if d == 1 and rd != 1:
                 out.append(ZERO)
-            elif d is None and rd != d:
+            elif d is None and rd != 1:
                 is_one = self.b.icmp_unsigned("==", self.dim(operand, axis), ONE)
                 out.append(self.b.select(is_one, ZERO, i))
             else:

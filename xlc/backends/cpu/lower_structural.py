@@ -26,7 +26,7 @@ def constant_pointer(em: Emitter, v: Value) -> ir.Value:
         g.global_constant = True
         g.linkage = "private"
         g.align = 64
-    return em.alloca_builder.bitcast(g, storage_type(v.dtype).as_pointer())
+    return em.alloca_builder.bitcast(g, storage_type(v.dtype).as_pointer(), name=f"{name}.ptr")
 
 
 def splat_value(value: np.ndarray) -> np.generic | None:
@@ -46,9 +46,9 @@ def _constant(em: Emitter, op: Op, r: int, idx: list[ir.Value]) -> ir.Value:
         if v.dtype.short in ("f16", "bf16"):
             return ir.Constant(compute_type(v.dtype), float(np.float32(splat)))
         return const(v.dtype, splat.item())
-    if v not in em.buffer_ptr:
-        em.buffer_ptr[v] = constant_pointer(em, v)
-    return to_compute(em.b, v.dtype, em.b.load(em.element_ptr(v, idx)))
+    # read the global, not v's buffer: a returned constant's buffer is the output being filled
+    ptr = em.b.gep(constant_pointer(em, v), [em.linear_index(v, idx)], inbounds=True)
+    return to_compute(em.b, v.dtype, em.b.load(ptr))
 
 
 def _identity(em: Emitter, op: Op, r: int, idx: list[ir.Value]) -> ir.Value:

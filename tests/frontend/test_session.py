@@ -252,3 +252,16 @@ def test_cached_run_overhead_is_small():
         bare = best(lambda: exe_call(inputs))
     # the target is well under 20 us of Python on top of the executable; allow slack for CI
     assert total - bare < 40e-6, f"session overhead {1e6 * (total - bare):.1f} us"
+
+
+def test_adding_ops_keeps_compiled_plans():
+    x = tf.placeholder(tf.float32, [2], name="x")
+    y = op2("mul", x, x)
+    xv = rng.standard_normal(2).astype(np.float32)
+    with tf.Session() as sess:
+        sess.run(y, {x: xv})
+        plan = sess._plans[(y, (x,))]
+        z = op2("add", y, x)  # a new op between runs (common in TF1 scripts)
+        np.testing.assert_allclose(sess.run(y, {x: xv}), xv * xv, rtol=1e-6)
+        assert sess._plans[(y, (x,))] is plan
+        np.testing.assert_allclose(sess.run(z, {x: xv}), xv * xv + xv, rtol=1e-6)

@@ -13,7 +13,7 @@ from xlc.errors import IRParseError, VerificationError
 from xlc.ir import opdef as opdef_mod
 from xlc.ir.builder import Builder
 from xlc.ir.core import Block, Func, Location, Module
-from xlc.ir.opdef import OpDef
+from xlc.ir.opdef import OpDef, has_opdef
 from xlc.ir.parser import parse_attr, parse_func, parse_module, parse_type
 from xlc.ir.printer import print_attr, print_func, print_module, print_op
 from xlc.ir.types import TensorType, bfloat16, bool_, float16, float32, float64, int8, int32, int64, string, uint8
@@ -343,3 +343,21 @@ def test_duplicate_func_and_parse_func_count():
         parse_module("func @f() -> () {\n  return\n}\nfunc @f() -> () {\n  return\n}")
     with pytest.raises(IRParseError, match="exactly one func"):
         parse_func("")
+
+
+SPEC_EXAMPLE = """func @predict(%x: tensor<?x784xf32>, %w: tensor<784x10xf32>) -> (tensor<?x5xf32>, tensor<?x5xf32>) {
+  %0 = matmul(%x, %w) {transpose_a = false, transpose_b = false} : tensor<?x10xf32>
+  %1, %2 = split(%0) {axis = 1, sizes = [5, 5]} : tensor<?x5xf32>, tensor<?x5xf32>
+  return %1, %2
+}
+"""
+
+
+def test_multi_result_ops_as_in_the_spec():
+    if not (has_opdef("matmul") and has_opdef("split")):
+        pytest.skip("matmul/split not in the registry yet")
+    m = parse_module(SPEC_EXAMPLE)
+    verify_module(m)
+    assert print_module(m) == SPEC_EXAMPLE
+    split = m["predict"].body.ops[1]
+    assert len(split.results) == 2 and split.attrs["sizes"] == (5, 5)

@@ -103,7 +103,8 @@ def random_func(draw, name: str) -> Func:
         c = b.create("constant", [], {"value": random_array(rng, dtype, shape)}, loc=loc())
         values.append(c.result)
     ops = candidate_ops()
-    for _ in range(draw(st.integers(1, 8))):
+    # a few tries per slot: most random (op, operands) pairs are refused by the type rule
+    for _ in range(draw(st.integers(1, 8)) * 3):
         numeric = [v for v in values if v.dtype is not string]
         if not numeric or not ops:
             break
@@ -111,6 +112,8 @@ def random_func(draw, name: str) -> Func:
         first = draw(st.sampled_from(numeric))
         same = [v for v in numeric if v.dtype is first.dtype]
         operands = [first] + [draw(st.sampled_from(same)) for _ in range(od.num_operands - 1)]
+        if od.name == "select":  # its condition is bool; the others share a dtype
+            operands = [draw(st.sampled_from([v for v in numeric if v.dtype is bool_] or [first])), first, first]
         attrs = {k: random_attr(draw, a.kind, k, first.type.rank) for k, a in od.attrs.items()}
         try:
             op = b.create(od.name, operands, attrs, loc=loc())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
+import pytest
 
 import xlc.ops  # noqa: F401
 from xlc.ir.builder import Builder
@@ -15,12 +16,6 @@ from xlc.ir.types import TensorType, as_dtype
 from xlc.ir.verifier import verify_module
 from xlc.passes import run_pipeline
 
-try:  # the shape ops are being added to xlc.ops by a colleague; register them if the file exists
-    import xlc.ops.shape  # noqa: F401
-except ImportError:
-    pass
-
-import pytest
 
 
 def needs(*ops: str) -> pytest.MarkDecorator:

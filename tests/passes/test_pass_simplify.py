@@ -150,3 +150,15 @@ def test_shape_no_ops():
     m, ops = _simplified(body, [t((2, 3))])
     assert ops == ["tile", "return"]
     assert m["f"].outputs[0] is m["f"].args[0]
+
+
+@needs("slice", "pad")
+def test_slice_and_pad_that_move_nothing():
+    def body(b, x):
+        whole = b.emit("slice", x, begin=(0, 0), size=(-1, 3))
+        part = b.emit("slice", x, begin=(0, 0), size=(2, 3))  # x's first dim is unknown: not everything
+        return b.emit("pad", whole, paddings=(0, 0, 0, 0)), part, b.emit("pad", x, paddings=(0, 1, 0, 0))
+
+    m, ops = _simplified(body, [X])
+    assert ops == ["slice", "pad", "return"]
+    assert m["f"].outputs[0] is m["f"].args[0]

@@ -58,7 +58,8 @@ class _Feed:
         shape = self.shape
         if shape is not None and arr.shape != shape:
             if arr.ndim != len(shape) or any(d is not None and d != a for d, a in zip(shape, arr.shape)):
-                shown = "(" + ", ".join("?" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+                dims = ", ".join("?" if d is None else str(d) for d in shape)
+                shown = f"({dims},)" if len(shape) == 1 else f"({dims})"
                 raise InvalidArgumentError(None, self.tensor.op, f"Cannot feed value of shape {arr.shape} for "
                                                                  f"Tensor '{self.tensor.name}', which has shape "
                                                                  f"'{shown}'")
@@ -94,7 +95,7 @@ class _Compiled:
     def __init__(self, session: Session, plan: _Plan, feed_types: Mapping[Tensor, TensorType]) -> None:
         graph = session.graph
         lowered: LoweredRun = lower_run(graph, plan.leaves, [f.tensor for f in plan.feeds], feed_types)
-        session._log_placement(lowered.ops)
+        session._log_placement([f.tensor.op for f in plan.feeds if f.tensor.op.type == "Placeholder"] + lowered.ops)
         self.lowered = lowered
         if lowered.uses_strings:
             func = lowered.func

@@ -58,18 +58,23 @@ def _uniform_ref(shape: Sequence[int], seed: int, seed2: int, dtype: Any = float
     return out.astype(t.dtype.np_dtype).reshape(t.shape)
 
 
-def _normal_ref(shape: Sequence[int], seed: int, seed2: int, dtype: Any = float32,
-                mean: float = 0.0, stddev: float = 1.0, truncated: bool = False) -> np.ndarray:
-    t = _random_type("random_normal", {"shape": shape, "dtype": dtype}, FLOAT_DTYPES)
+def _normal_values(op: str, shape: Sequence[int], seed: int, seed2: int, dtype: Any, mean: float, stddev: float,
+                   truncated: bool) -> np.ndarray:
+    t = _random_type(op, {"shape": shape, "dtype": dtype}, FLOAT_DTYPES)
     n = _num_elements(t.shape)
     key = philox.key_from_seeds(seed, seed2)
     z = philox.truncated_normal_stream(n, key) if truncated else philox.normal_stream(n, key)
     return (float(mean) + float(stddev) * z).astype(t.dtype.np_dtype).reshape(t.shape)
 
 
+def _normal_ref(shape: Sequence[int], seed: int, seed2: int, dtype: Any = float32,
+                mean: float = 0.0, stddev: float = 1.0) -> np.ndarray:
+    return _normal_values("random_normal", shape, seed, seed2, dtype, mean, stddev, truncated=False)
+
+
 def _truncated_ref(shape: Sequence[int], seed: int, seed2: int, dtype: Any = float32,
                    mean: float = 0.0, stddev: float = 1.0) -> np.ndarray:
-    return _normal_ref(shape, seed, seed2, dtype, mean, stddev, truncated=True)
+    return _normal_values("truncated_normal", shape, seed, seed2, dtype, mean, stddev, truncated=True)
 
 
 _SEEDS = {"seed": Attr("int"), "seed2": Attr("int")}

@@ -104,3 +104,7 @@ class VerificationError(XlcError):
 
 class CompileError(XlcError):
     """A backend could not compile a function (an op without a lowering, say)."""
+
+
+class DTypeError(XlcError, TypeError):
+    """Operands of dtypes an op cannot combine, or a value that cannot be a tensor (TF raises TypeError)."""

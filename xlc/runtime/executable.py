@@ -20,8 +20,13 @@ from xlc.ir.core import Func, Module, Op, Value
 from xlc.ir.opdef import get_opdef
 from xlc.ir.types import TensorType
 from xlc.passes import DEFAULT_PIPELINE, run_pipeline
+from xlc.runtime.threads import WorkerPool, shared_pool
 
-_ENTRY_TYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
+_ENTRY_TYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
+                               ctypes.c_int64, ctypes.c_void_p)
+# Below this much work (elements touched plus matmul multiply-adds) a call stays on one thread:
+# waking the workers costs tens of microseconds.
+PARALLEL_WORK = 1 << 18
 _ALIGN = 64
 
 
@@ -42,6 +47,7 @@ class ShapePlan:
     dims: ctypes.Array  # type: ignore[type-arg]
     pointers: ctypes.Array  # type: ignore[type-arg]
     temps: list[np.ndarray]  # kept alive: the pointer array refers to them
+    pool: WorkerPool | None  # None: run on the calling thread alone
 
 
 def _aligned_empty(nbytes: int) -> np.ndarray:
@@ -79,6 +85,7 @@ class Executable:
         self._num_out = len(self.func.outputs)
         self._plans: dict[tuple[tuple[int, ...], ...], ShapePlan] = {}
         self._err = (ctypes.c_int64 * 8)()
+        self._sync = (ctypes.c_int64 * 2)()
         self._ids = cpu.number_values(self.func)
 
     def run(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -96,7 +103,13 @@ class Executable:
         n = self._num_in
         for k, o in enumerate(outs):
             ptrs[n + k] = o.ctypes.data
-        if self._entry(ptrs, plan.dims, self._err):
+        sync = self._sync
+        sync[0] = sync[1] = 0
+        if plan.pool is None:
+            status = self._entry(ptrs, plan.dims, self._err, 0, 1, sync)
+        else:
+            status = plan.pool.run(self._entry, (ptrs, plan.dims, self._err), sync)
+        if status:
             raise self._error()
         return outs
 
@@ -131,7 +144,14 @@ class Executable:
         pointers = (ctypes.c_void_p * max(1, nbuf))()
         for k, t in enumerate(temps):
             pointers[self._num_in + self._num_out + k] = t.ctypes.data
-        plan = ShapePlan([shapes[v] for v in self.func.outputs], dims, pointers, temps)
+        work = sum(int(np.prod(s, dtype=np.int64)) for s in shapes.values())
+        for op in self.func.body.ops:
+            if op.name == "matmul":  # multiply-adds: M*N per batch times K
+                a_shape = shapes[op.operands[0]]
+                k = a_shape[-2] if op.attrs["transpose_a"] else a_shape[-1]
+                work += int(np.prod(shapes[op.results[0]], dtype=np.int64)) * k
+        pool = shared_pool() if work >= PARALLEL_WORK else None
+        plan = ShapePlan([shapes[v] for v in self.func.outputs], dims, pointers, temps, pool)
         self._plans[key] = plan
         return plan
 

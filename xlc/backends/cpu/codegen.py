@@ -1,6 +1,11 @@
 """Func -> LLVM module with one entry function; the ABI the runtime calls.
 
-Entry: ``i32 xlc_main(i8** buffers, i64* dims, i64* err)`` returns 0, or 1 with err[] filled.
+Entry: ``i32 xlc_main(i8** buffers, i64* dims, i64* err, i64 tid, i64 nthreads, i64* sync)``
+returns 0, or 1 with err[] filled (2: stopped because another thread failed).
+
+* the runtime may call the entry from ``nthreads`` threads at once with tid = 0 .. nthreads-1
+  and one zeroed ``sync`` array (int64[2]): each kernel splits its outermost loop over the
+  threads and ends with a barrier, so threads never read what another is still writing;
 
 * ``buffers`` holds, in order, the func's arguments, its results (one buffer per return
   position, allocated by the caller), then temporaries (see :class:`Layout`);
@@ -100,9 +105,9 @@ def generate(func: Func, elem_table: dict[str, ElemLowering], kernel_table: dict
     """LLVM IR for ``func`` and the layout of its entry's arguments."""
     module = ir.Module(name=f"xlc.{func.name}")
     i8pp = I8.as_pointer().as_pointer()
-    fnty = ir.FunctionType(I32, [i8pp, I64.as_pointer(), I64.as_pointer()])
+    fnty = ir.FunctionType(I32, [i8pp, I64.as_pointer(), I64.as_pointer(), I64, I64, I64.as_pointer()])
     fn = ir.Function(module, fnty, name=ENTRY)
-    for a in fn.args:
+    for a in (fn.args[0], fn.args[1], fn.args[2]):
         a.add_attribute("noalias")
     em = Emitter(func, module, fn, elem_table, kernel_table)
     ids = number_values(func)
@@ -146,21 +151,26 @@ def generate(func: Func, elem_table: dict[str, ElemLowering], kernel_table: dict
             continue
         if op.name in kernel_table:
             kernel_table[op.name](em, op)
+            em.barrier()
             continue
+        stored = False
         for r in op.results:
-            if r in em.buffer_ptr:
+            if r in em.buffer_ptr and not (isinstance(r.owner, Op) and r.owner.name == "constant" and r not in homes):
                 _store_kernel(em, r)
+                stored = True
+        if stored:
+            em.barrier()
     for pos, v in copies:
         out = Value(v.type, None, pos)
         bind(out, layout.num_inputs + pos)
-        em.loop_nest(em.dims(v), lambda idx, v=v, out=out: em.store(out, idx, em.value_at(v, idx)))
+        em.loop_nest(em.dims(v), lambda idx, v=v, out=out: em.store(out, idx, em.value_at(v, idx)), parallel=True)
     em.b.ret(ir.Constant(I32, 0))
     return module, layout
 
 
 def _store_kernel(em: Emitter, v: Value) -> None:
     """Loops over v's shape computing each element into v's buffer."""
-    em.loop_nest(em.dims(v), lambda idx: em.store(v, idx, em.compute_at(v, idx)))
+    em.loop_nest(em.dims(v), lambda idx: em.store(v, idx, em.compute_at(v, idx)), parallel=True)
 
 
 def check_lowerings(func: Func, elem_table: dict[str, ElemLowering], kernel_table: dict[str, KernelLowering]) -> None:

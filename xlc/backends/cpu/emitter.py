@@ -50,7 +50,8 @@ class Emitter:
         self.alloca_builder.branch(body)
         self.alloca_builder.position_at_start(entry)
         self.b = ir.IRBuilder(body)
-        self.bufs_arg, self.dims_arg, self.err_arg = fn.args
+        self.bufs_arg, self.dims_arg, self.err_arg, self.tid, self.nthreads, self.sync_arg = fn.args
+        self._barriers = 0
         self.buffer_ptr: dict[Value, ir.Value] = {}  # materialized value -> typed storage pointer
         self.dim_value: dict[tuple[Value, int], ir.Value] = {}  # dynamic dims, loaded at entry
         self._error_blocks: list[ir.Block] = []
@@ -163,16 +164,77 @@ class Emitter:
         b.branch(cond)
         b.position_at_end(done)
 
-    def loop_nest(self, bounds: Sequence[ir.Value], body: Callable[[list[ir.Value]], None]) -> None:
-        """Nested loops over ``bounds`` (outermost first); body gets the index list."""
+    def loop_nest(self, bounds: Sequence[ir.Value], body: Callable[[list[ir.Value]], None],
+                  parallel: bool = False) -> None:
+        """Nested loops over ``bounds`` (outermost first); body gets the index list.
+
+        With ``parallel``, the outermost loop is split evenly over the threads
+        running the entry function: each thread runs its own slice of it.  Callers that write
+        element by element into distinct outputs are safe to split; a barrier follows each kernel.
+        """
 
         def level(k: int, idx: list[ir.Value]) -> None:
             if k == len(bounds):
                 body(idx)
                 return
+            if k == 0 and parallel:
+                lo, hi = self.thread_range(bounds[0])
+                self.loop(hi, lambda i: level(1, [i]), start=lo, name="i0")
+                return
             self.loop(bounds[k], lambda i: level(k + 1, idx + [i]), name=f"i{k}")
 
+        if not bounds and parallel:
+            self.single_thread(lambda: body([]))
+            return
         level(0, [])
+
+    def thread_range(self, n: ir.Value) -> tuple[ir.Value, ir.Value]:
+        """This thread's slice [lo, hi) of range(n): n * tid / nthreads ... n * (tid + 1) / nthreads."""
+        b = self.b
+        lo = b.sdiv(b.mul(n, self.tid), self.nthreads)
+        hi = b.sdiv(b.mul(n, b.add(self.tid, ONE)), self.nthreads)
+        return lo, hi
+
+    def single_thread(self, body: Callable[[], None]) -> None:
+        """Run ``body`` on thread 0 only (sequential work such as a shuffle)."""
+        b = self.b
+        run = self.fn.append_basic_block("t0.run")
+        done = self.fn.append_basic_block("t0.done")
+        b.cbranch(b.icmp_signed("==", self.tid, ZERO), run, done)
+        b.position_at_end(run)
+        body()
+        b.branch(done)
+        b.position_at_end(done)
+
+    def barrier(self) -> None:
+        """Wait until every thread has arrived here (sync[0] counts arrivals; sync[1] is the abort flag).
+
+        The k-th barrier of a call completes when the counter reaches k * nthreads; a thread that
+        fails sets the abort flag, and waiting threads then return too (the runtime reports the error).
+        """
+        self._barriers += 1
+        b = self.b
+        counter = b.gep(self.sync_arg, [ZERO])
+        abort = b.gep(self.sync_arg, [ONE])
+        b.atomic_rmw("add", counter, ONE, "acq_rel")
+        target = b.mul(i64(self._barriers), self.nthreads)
+        spin = self.fn.append_basic_block("barrier.spin")
+        wait = self.fn.append_basic_block("barrier.wait")
+        check = self.fn.append_basic_block("barrier.check")
+        done = self.fn.append_basic_block("barrier.done")
+        bail = self.fn.append_basic_block("barrier.abort")
+        b.branch(spin)
+        b.position_at_end(spin)
+        arrived = b.load_atomic(counter, "acquire", 8)
+        b.cbranch(b.icmp_signed(">=", arrived, target), done, wait)
+        b.position_at_end(wait)
+        self.call("llvm.x86.sse2.pause", ir.VoidType(), [])
+        b.branch(check)
+        b.position_at_end(check)
+        b.cbranch(b.icmp_signed("!=", b.load_atomic(abort, "acquire", 8), ZERO), bail, spin)
+        b.position_at_end(bail)
+        b.ret(ir.Constant(I32, 2))
+        b.position_at_end(done)
 
     def if_else(self, cond: ir.Value, then: Callable[[], ir.Value], other: Callable[[], ir.Value]) -> ir.Value:
         """A value chosen by a branch (only the taken side is computed)."""
@@ -203,8 +265,16 @@ class Emitter:
         b.cbranch(cond, bad, ok)
         b.position_at_end(bad)
         words = [i64(code), i64(self.op_index.get(op, -1)), *payload]
+        # one thread reports: the first to raise the abort flag owns the error words
+        first = b.atomic_rmw("xchg", b.gep(self.sync_arg, [ONE]), ONE, "acq_rel")
+        own = self.fn.append_basic_block("fail.own")
+        out = self.fn.append_basic_block("fail.out")
+        b.cbranch(b.icmp_signed("==", first, ZERO), own, out)
+        b.position_at_end(own)
         for k, w in enumerate(words):
             b.store(w, b.gep(self.err_arg, [i64(k)]))
+        b.branch(out)
+        b.position_at_end(out)
         b.ret(ir.Constant(I32, 1))
         b.position_at_end(ok)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from llvmlite import ir
 
 from xlc.backends.cpu.emitter import ONE, ZERO, Emitter, KernelLowering
-from xlc.backends.cpu.gemm import define_gemm
+from xlc.backends.cpu.gemm import define_gemm, gemm_cols_name
 from xlc.backends.cpu.llvmtypes import I32
 from xlc.backends.cpu.target import host_info
 from xlc.errors import CompileError
@@ -50,14 +50,22 @@ def _matmul(em: Emitter, op: Op) -> None:
     sb0, sb1 = (ONE, em.dim(bv, rb - 1)) if tb else (em.dim(bv, rb - 1), ONE)
     pa, pb, pc = em.buffer_ptr[a], em.buffer_ptr[bv], em.buffer_ptr[out]
 
-    def one(batch_idx: list[ir.Value]) -> None:
+    def one(batch_idx: list[ir.Value], j0: ir.Value | None = None, j1: ir.Value | None = None) -> None:
         off_a = _batch_offset(em, a, out, batch_idx)
         off_b = _batch_offset(em, bv, out, batch_idx)
         off_c = _batch_offset(em, out, out, batch_idx)
-        b.call(gemm, [m, n, k, b.gep(pa, [off_a]), sa0, sa1, b.gep(pb, [off_b]), sb0, sb1,
-                      b.gep(pc, [off_c]), n, ir.Constant(I32, 0)])
+        args = [m, n, k, b.gep(pa, [off_a]), sa0, sa1, b.gep(pb, [off_b]), sb0, sb1, b.gep(pc, [off_c]), n,
+                ir.Constant(I32, 0)]
+        if j0 is None:
+            b.call(gemm, args)
+        else:  # this thread's columns of C
+            b.call(em.module.globals[gemm_cols_name(dt.short)], args + [j0, j1])
 
-    em.loop_nest([em.dim(out, ax) for ax in range(out.type.rank - 2)], one)
+    batch = [em.dim(out, ax) for ax in range(out.type.rank - 2)]
+    if batch:
+        em.loop_nest(batch, one, parallel=True)
+    else:
+        one([], *em.thread_range(n))
 
 
 KERNELS: dict[str, KernelLowering] = {"matmul": _matmul}

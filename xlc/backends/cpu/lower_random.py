@@ -153,7 +153,7 @@ def _shuffle_kernel(em: Emitter, op: Op) -> None:
         src = [b.load(b.gep(perm, [idx[0]]))] + idx[1:]
         em.store(out, idx, em.value_at(x, src))
 
-    em.loop_nest(em.dims(out), copy)
+    em.loop_nest(em.dims(out), copy, parallel=True)
     b.call(free, [raw])
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from xlc.backends.cpu import (
     lower_elementwise,
+    lower_grad_ops,
     lower_linalg,
     lower_random,
     lower_reduce,
@@ -28,14 +29,19 @@ ELEM = {
     **lower_shape.ELEM,
     **lower_reduce.ELEM,
     **lower_random.ELEM,
+    **lower_grad_ops.ELEM,
 }
-KERNELS = {**lower_linalg.KERNELS, **lower_random.KERNELS}
+KERNELS = {**lower_linalg.KERNELS, **lower_random.KERNELS, **lower_grad_ops.KERNELS}
 
 
-def lower(func: Func) -> tuple[str, Layout]:
-    """Unoptimised LLVM IR text of ``func``'s entry function, and its argument layout."""
+def lower(func: Func, self_contained: bool = True) -> tuple[str, Layout]:
+    """Unoptimised LLVM IR text of ``func``'s entry function, and its argument layout.
+
+    ``self_contained=False`` (the in-process JIT) links shared kernels such as the GEMM from
+    the process-wide runtime library instead of compiling them into every module.
+    """
     check_lowerings(func, ELEM, KERNELS)
-    module, layout = generate(func, ELEM, KERNELS)
+    module, layout = generate(func, ELEM, KERNELS, self_contained)
     info = host_info()
     module.triple = info.triple
     return str(module), layout
@@ -64,7 +70,7 @@ class NativeFunc:
 
 
 def compile_native(func: Func) -> NativeFunc:
-    text, layout = lower(func)
+    text, layout = lower(func, self_contained=False)
     jit = JitModule(text)
     return NativeFunc(jit, layout, jit.address(ENTRY))
 

@@ -100,8 +100,8 @@ def plan_materialized(func: Func, kernel_ops: set[str]) -> set[Value]:
     return out
 
 
-def generate(func: Func, elem_table: dict[str, ElemLowering], kernel_table: dict[str, KernelLowering]) -> tuple[
-        ir.Module, Layout]:
+def generate(func: Func, elem_table: dict[str, ElemLowering], kernel_table: dict[str, KernelLowering],
+             self_contained: bool = False) -> tuple[ir.Module, Layout]:
     """LLVM IR for ``func`` and the layout of its entry's arguments."""
     module = ir.Module(name=f"xlc.{func.name}")
     i8pp = I8.as_pointer().as_pointer()
@@ -109,7 +109,7 @@ def generate(func: Func, elem_table: dict[str, ElemLowering], kernel_table: dict
     fn = ir.Function(module, fnty, name=ENTRY)
     for a in (fn.args[0], fn.args[1], fn.args[2]):
         a.add_attribute("noalias")
-    em = Emitter(func, module, fn, elem_table, kernel_table)
+    em = Emitter(func, module, fn, elem_table, kernel_table, self_contained)
     ids = number_values(func)
     materialized = plan_materialized(func, set(kernel_table))
     layout = Layout(num_inputs=len(func.args), num_outputs=len(func.outputs))

@@ -37,8 +37,10 @@ class Emitter:
     """Builds the entry function of one Func; lowerings call back into it."""
 
     def __init__(self, func: Func, module: ir.Module, fn: ir.Function, elem_table: dict[str, ElemLowering],
-                 kernel_table: dict[str, KernelLowering]) -> None:
+                 kernel_table: dict[str, KernelLowering], self_contained: bool = False) -> None:
         self.func = func
+        # True for ahead-of-time objects: no symbol may come from this process's runtime library
+        self.self_contained = self_contained
         self.module = module
         self.fn = fn
         self.elem_table = elem_table

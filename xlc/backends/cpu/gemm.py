@@ -124,6 +124,18 @@ def define_gemm(
     return _define_whole(module, dtype, t, cols)
 
 
+def declare_gemm(module: ir.Module, dtype: str, cols: bool = False) -> ir.Function:
+    """Declare (without a body) ``xlc_gemm_<dtype>`` or its ``_cols`` variant, to link against a
+    definition compiled elsewhere (the process-wide runtime library of the JIT)."""
+    name = gemm_cols_name(dtype) if cols else gemm_name(dtype)
+    existing = module.globals.get(name)
+    if existing is not None:
+        return existing
+    fn = ir.Function(module, _gemm_type(_SCALARS[dtype], cols), name)
+    fn.attributes.add("nounwind")
+    return fn
+
+
 def _gemm_type(t: ir.Type, with_cols: bool) -> ir.FunctionType:
     p = t.as_pointer()
     args = [I64, I64, I64, p, I64, I64, p, I64, I64, p, I64, I32]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from llvmlite import ir
 
 from xlc.backends.cpu.emitter import ONE, ZERO, Emitter, KernelLowering
-from xlc.backends.cpu.gemm import define_gemm, gemm_cols_name
+from xlc.backends.cpu.gemm import declare_gemm, define_gemm
+from xlc.backends.cpu.runtime_lib import ensure_gemm, gemm_simd_width
 from xlc.backends.cpu.llvmtypes import I32
-from xlc.backends.cpu.target import host_info
 from xlc.errors import CompileError
 from xlc.ir.core import Op, Value
 
@@ -38,8 +38,12 @@ def _matmul(em: Emitter, op: Op) -> None:
     dt = out.dtype
     if dt.short not in _GEMM_DTYPES:
         raise CompileError(f"matmul on {dt.name} is not supported by the CPU backend yet (at {op.loc})")
-    simd = max(1, host_info().simd_bytes // dt.itemsize) if dt.is_floating else host_info().simd_bytes // 4
-    gemm = define_gemm(em.module, dt.short, simd)
+    if em.self_contained:  # an object file carries its own GEMM
+        gemm = define_gemm(em.module, dt.short, gemm_simd_width(dt.short))
+        gemm_cols = em.module.globals[gemm.name + "_cols"]
+    else:  # the JIT links the process-wide copy
+        ensure_gemm(dt.short)
+        gemm, gemm_cols = declare_gemm(em.module, dt.short), declare_gemm(em.module, dt.short, cols=True)
     b = em.b
     ta, tb = bool(op.attrs["transpose_a"]), bool(op.attrs["transpose_b"])
     ra, rb = a.type.rank, bv.type.rank
@@ -59,7 +63,7 @@ def _matmul(em: Emitter, op: Op) -> None:
         if j0 is None:
             b.call(gemm, args)
         else:  # this thread's columns of C
-            b.call(em.module.globals[gemm_cols_name(dt.short)], args + [j0, j1])
+            b.call(gemm_cols, args + [j0, j1])
 
     batch = [em.dim(out, ax) for ax in range(out.type.rank - 2)]
     if batch:

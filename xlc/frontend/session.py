@@ -26,7 +26,7 @@ from xlc.ir.types import TensorType
 from xlc.runtime import compile_func
 from xlc.frontend.config import ConfigProto, full_device_name
 from xlc.frontend.graph import Graph, Operation, Tensor, _graph_stack, _session_stack, get_default_graph
-from xlc.frontend.lowering import LoweredRun, lower_run
+from xlc.frontend.lowering import HOST_OPS, LoweredRun, lower_run
 
 
 def _scalar_or_array(x: Any) -> Any:
@@ -101,7 +101,10 @@ class _Compiled:
             func = lowered.func
             self.call: Callable[[list[np.ndarray]], list[np.ndarray]] = lambda xs: interpret(func, xs)
         else:
-            self.call = compile_func(lowered.func).run
+            # a variable both read and assigned is updated in place: its array is donated
+            reads = {op: len(lowered.feeds) + i for i, op in enumerate(lowered.var_reads)}
+            aliases = {len(lowered.fetches) + j: reads[op] for j, op in enumerate(lowered.var_writes) if op in reads}
+            self.call = compile_func(lowered.func, aliases=aliases).run
         self.var_reads = lowered.var_reads
         self.var_writes = lowered.var_writes
         self.n_fetch = len(lowered.fetches)
@@ -224,6 +227,35 @@ class Session:
                              f"{var.shape}")
         self._values[var.op] = arr
 
+    # --- variable values (checkpoints read and write them here) -------------------------------------
+    def variable_values(self, variables: Sequence[Any]) -> list[np.ndarray]:
+        """Copies of the current values of ``variables``; FailedPreconditionError names an uninitialized one."""
+        out = []
+        for v in variables:
+            if v.op not in self._values:
+                raise FailedPreconditionError(None, v.op, f"Attempting to use uninitialized value {v.op.name}")
+            out.append(np.array(self._values[v.op], copy=True))
+        return out
+
+    def set_variable_values(self, pairs: Sequence[tuple[Any, np.ndarray]]) -> None:
+        """Set several variables at once: all values are checked before any is stored (all or nothing).
+
+        A value must have the variable's exact dtype and a shape compatible with its
+        static shape; otherwise InvalidArgumentError names the variable and both.
+        """
+        checked = []
+        for v, value in pairs:
+            arr = np.asarray(value)
+            if arr.dtype != v.dtype.np_dtype:
+                raise InvalidArgumentError(None, v.op, f"Cannot assign a value of dtype {arr.dtype} to variable "
+                                                       f"'{v.op.name}' of dtype {v.dtype.name}")
+            if not v.shape.is_compatible_with(arr.shape):
+                raise InvalidArgumentError(None, v.op, f"Cannot assign a value of shape {list(arr.shape)} to "
+                                                       f"variable '{v.op.name}' of shape {v.shape}")
+            checked.append((v.op, np.array(arr, copy=True, order="C")))
+        for op, arr in checked:
+            self._values[op] = arr
+
     # --- lifetime and defaults ------------------------------------------------------------------
     def close(self) -> None:
         self._closed = True
@@ -301,8 +333,20 @@ def _flatten(fetches: Any, graph: Graph, leaves: list[Tensor | Operation]) -> Ca
                         "Operation.)") from None
     except ValueError as e:
         raise ValueError(f"Fetch argument {fetches!r} cannot be interpreted as a Tensor. ({e})") from None
+    host = HOST_OPS.get(el.op.type if isinstance(el, Tensor) else el.type)
+    if host is not None:  # computed here from its inputs' values, which the compiled run returns
+        op = el.op if isinstance(el, Tensor) else el
+        parts = [_flatten(t, graph, leaves) for t in op.inputs]
+        index = el.value_index if isinstance(el, Tensor) else None
+        return lambda it: _run_host(host, op, [p(it) for p in parts], index)
     leaves.append(el)
     return next
+
+
+def _run_host(fn: Callable[[Operation, list[Any]], list[Any]], op: Operation, values: list[Any],
+              index: int | None) -> Any:
+    outs = fn(op, values)
+    return None if index is None else outs[index]
 
 
 __all__ = ["InteractiveSession", "Session"]

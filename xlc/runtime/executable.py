@@ -70,13 +70,16 @@ class Executable:
     Not thread-safe: one call at a time per Executable (calls share pre-built pointer arrays).
     """
 
-    def __init__(self, func: Func, options: CompileOptions) -> None:
+    def __init__(self, func: Func, options: CompileOptions, aliases: dict[int, int] | None = None) -> None:
         self.options = options
+        # result position -> argument position: the argument's array is updated in place and
+        # returned as that result (the caller donates it: a session's variable, say)
+        self.aliases = dict(aliases or {})
         pipeline = DEFAULT_PIPELINE if options.pipeline == "default" else options.pipeline
         module = run_pipeline(Module([func]), pipeline, verify_each=options.verify_each) if pipeline else Module([func])
         self.func = module[func.name]
         self.source = func
-        self.native = cpu.compile_native(self.func)
+        self.native = cpu.compile_native(self.func, self.aliases)
         self.layout = self.native.layout
         self._entry = _ENTRY_TYPE(self.native.address)
         self._arg_dtypes = [a.dtype.np_dtype for a in self.func.args]
@@ -96,7 +99,10 @@ class Executable:
         plan = self._plans.get(key)
         if plan is None:
             plan = self._plan(key)
-        outs = [np.empty(s, dt) for s, dt in zip(plan.out_shapes, self._out_dtypes)]
+        if self.aliases:
+            outs = [self._donated(arrays, p, s, dt) for p, (s, dt) in enumerate(zip(plan.out_shapes, self._out_dtypes))]
+        else:
+            outs = [np.empty(s, dt) for s, dt in zip(plan.out_shapes, self._out_dtypes)]
         ptrs = plan.pointers
         for k, a in enumerate(arrays):
             ptrs[k] = a.ctypes.data
@@ -112,6 +118,15 @@ class Executable:
         if status:
             raise self._error()
         return outs
+
+    def _donated(self, arrays: list[np.ndarray], p: int, shape: tuple[int, ...], dt: np.dtype) -> np.ndarray:
+        """Result p's array: its donated argument when that can be written in place, else a new one."""
+        q = self.aliases.get(p)
+        if q is not None:
+            a = arrays[q]
+            if a.flags.writeable and a.shape == shape:
+                return a
+        return np.empty(shape, dt)
 
     def _plan(self, key: tuple[tuple[int, ...], ...]) -> ShapePlan:
         """Concrete shapes of every value for these input shapes (the type rules, once)."""
@@ -169,6 +184,11 @@ class Executable:
         return InvalidArgumentError(None, op, f"compiled code failed with error code {code}{where}")
 
 
-def compile_func(func: Func, options: CompileOptions | None = None) -> Executable:
-    """Run the pass pipeline on ``func`` and compile it for the CPU."""
-    return Executable(func, options or CompileOptions())
+def compile_func(func: Func, options: CompileOptions | None = None,
+                 aliases: dict[int, int] | None = None) -> Executable:
+    """Run the pass pipeline on ``func`` and compile it for the CPU.
+
+    ``aliases`` maps result positions to argument positions that the caller donates: the
+    argument array is overwritten with the result and returned as it (no new allocation).
+    """
+    return Executable(func, options or CompileOptions(), aliases)

@@ -9,9 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xlc.backends.cpu import (
+    lower_conv,
     lower_elementwise,
     lower_grad_ops,
     lower_linalg,
+    lower_nn,
     lower_random,
     lower_reduce,
     lower_shape,
@@ -30,18 +32,20 @@ ELEM = {
     **lower_reduce.ELEM,
     **lower_random.ELEM,
     **lower_grad_ops.ELEM,
+    **lower_nn.ELEM,
 }
-KERNELS = {**lower_linalg.KERNELS, **lower_random.KERNELS, **lower_grad_ops.KERNELS}
+KERNELS = {**lower_linalg.KERNELS, **lower_random.KERNELS, **lower_grad_ops.KERNELS,
+           **lower_nn.KERNELS, **lower_conv.KERNELS}
 
 
-def lower(func: Func, self_contained: bool = True) -> tuple[str, Layout]:
+def lower(func: Func, self_contained: bool = True, aliases: dict[int, int] | None = None) -> tuple[str, Layout]:
     """Unoptimised LLVM IR text of ``func``'s entry function, and its argument layout.
 
     ``self_contained=False`` (the in-process JIT) links shared kernels such as the GEMM from
     the process-wide runtime library instead of compiling them into every module.
     """
     check_lowerings(func, ELEM, KERNELS)
-    module, layout = generate(func, ELEM, KERNELS, self_contained)
+    module, layout = generate(func, ELEM, KERNELS, self_contained, aliases)
     info = host_info()
     module.triple = info.triple
     return str(module), layout
@@ -69,8 +73,9 @@ class NativeFunc:
     address: int
 
 
-def compile_native(func: Func) -> NativeFunc:
-    text, layout = lower(func, self_contained=False)
+def compile_native(func: Func, aliases: dict[int, int] | None = None) -> NativeFunc:
+    """JIT-compile ``func``; ``aliases`` (result -> argument positions) as in :func:`generate`."""
+    text, layout = lower(func, self_contained=False, aliases=aliases)
     jit = JitModule(text)
     return NativeFunc(jit, layout, jit.address(ENTRY))
 

@@ -30,6 +30,7 @@ from xlc.backends.cpu.llvmtypes import I8, I32, I64, storage_type
 from xlc.backends.cpu.lower_structural import constant_pointer
 from xlc.errors import CompileError
 from xlc.ir.core import Func, Op, Value
+from xlc.ir.opdef import ELEMENTWISE, get_opdef, has_opdef
 
 ENTRY = "xlc_main"
 # Ops whose per-element recomputation costs no more than a load (index arithmetic at most).
@@ -101,8 +102,16 @@ def plan_materialized(func: Func, kernel_ops: set[str]) -> set[Value]:
 
 
 def generate(func: Func, elem_table: dict[str, ElemLowering], kernel_table: dict[str, KernelLowering],
-             self_contained: bool = False) -> tuple[ir.Module, Layout]:
-    """LLVM IR for ``func`` and the layout of its entry's arguments."""
+             self_contained: bool = False, aliases: dict[int, int] | None = None) -> tuple[ir.Module, Layout]:
+    """LLVM IR for ``func`` and the layout of its entry's arguments.
+
+    ``aliases`` maps result positions to argument positions whose buffer the caller passes
+    as that result's buffer too (a variable updated in place).  Those results are written
+    after every other kernel, so no kernel reads an argument that was already overwritten:
+    directly, when the result only reads its argument element by element, else by a copy of
+    a scratch buffer.
+    """
+    aliases = aliases or {}
     module = ir.Module(name=f"xlc.{func.name}")
     i8pp = I8.as_pointer().as_pointer()
     fnty = ir.FunctionType(I32, [i8pp, I64.as_pointer(), I64.as_pointer(), I64, I64, I64.as_pointer()])
@@ -131,8 +140,19 @@ def generate(func: Func, elem_table: dict[str, ElemLowering], kernel_table: dict
         bind(a, k)
     homes: dict[Value, int] = {}  # output position that is a value's home buffer
     copies: list[tuple[int, Value]] = []  # output positions filled by copying
+    late_copies: list[tuple[int, Value]] = []  # aliased positions filled by copying, last
+    deferred: list[Value] = []  # aliased results computed straight into their buffer, last
+    uses = count_uses(func)
     for pos, v in enumerate(func.outputs):
-        if isinstance(v.owner, Op) and v not in homes:
+        if pos in aliases:
+            arg = func.args[aliases[pos]]
+            if (isinstance(v.owner, Op) and v.owner.name not in kernel_table and len(uses.get(v, [])) == 1
+                    and v.type == arg.type and _reads_pointwise(v, arg, materialized)):
+                homes[v] = pos
+                deferred.append(v)
+            else:
+                late_copies.append((pos, v))
+        elif isinstance(v.owner, Op) and v not in homes:
             homes[v] = pos
         else:
             copies.append((pos, v))
@@ -155,17 +175,50 @@ def generate(func: Func, elem_table: dict[str, ElemLowering], kernel_table: dict
             continue
         stored = False
         for r in op.results:
-            if r in em.buffer_ptr and not (isinstance(r.owner, Op) and r.owner.name == "constant" and r not in homes):
+            if r in em.buffer_ptr and r not in deferred and not (isinstance(r.owner, Op) and r.owner.name == "constant" and r not in homes):
                 _store_kernel(em, r)
                 stored = True
         if stored:
             em.barrier()
-    for pos, v in copies:
+    def copy(pos: int, v: Value) -> None:
         out = Value(v.type, None, pos)
         bind(out, layout.num_inputs + pos)
-        em.loop_nest(em.dims(v), lambda idx, v=v, out=out: em.store(out, idx, em.value_at(v, idx)), parallel=True)
+        em.loop_nest(em.dims(v), lambda idx: em.store(out, idx, em.value_at(v, idx)), parallel=True)
+
+    for pos, v in copies:
+        copy(pos, v)
+    if aliases:
+        em.barrier()  # the copies above may read arguments that the writes below overwrite
+    for pos, v in late_copies:
+        copy(pos, v)
+    for v in deferred:
+        _store_kernel(em, v)
     em.b.ret(ir.Constant(I32, 0))
     return module, layout
+
+
+def _reads_pointwise(v: Value, arg: Value, materialized: set[Value]) -> bool:
+    """Whether computing v element by element reads ``arg`` only at the element being computed.
+
+    Follows the producers that fuse into v (those without a buffer); only elementwise ops whose
+    operand has the result's exact static shape keep the index unchanged.
+    """
+    seen: dict[tuple[Value, bool], bool] = {}
+
+    def visit(u: Value, pointwise: bool) -> bool:
+        if u is arg:
+            return pointwise
+        op = u.owner
+        if not isinstance(op, Op) or (u in materialized and u is not v):
+            return True
+        key = (u, pointwise)
+        if key not in seen:
+            elementwise = has_opdef(op.name) and get_opdef(op.name).has(ELEMENTWISE)
+            seen[key] = all(visit(x, pointwise and elementwise and x.type == u.type.with_dtype(x.dtype)
+                                  and x.type.is_static) for x in op.operands)
+        return seen[key]
+
+    return visit(v, True)
 
 
 def _store_kernel(em: Emitter, v: Value) -> None:

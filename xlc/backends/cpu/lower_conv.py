@@ -222,12 +222,18 @@ def _fill_lines(em: Emitter, first: ir.Value, end: ir.Value, ah: PatchAxis, aw: 
 
 # ---- the three kernels --------------------------------------------------------------------
 def _static(op: Op, vals: list[Value]) -> None:
+    """Spatial and channel dims of every operand and result known (filters entirely)."""
     for v in vals:
-        if any(d is None for d in v.type.shape[1:]):
+        if any(d is None for d in v.type.shape[1:]) or (v.type.shape[0] is None and v.type.rank == 4 and
+                                                        op.name.startswith("conv2d") and v is _filter(op)):
             raise CompileError(f"'{op.name}' on the CPU needs static height, width and channels, got "
                                f"{v.type} (at {op.loc})")
     if vals[0].dtype.short not in ("f32", "f64"):
         raise CompileError(f"'{op.name}' on {vals[0].dtype.name} is not supported by the CPU backend yet (at {op.loc})")
+
+
+def _filter(op: Op) -> Value:
+    return op.results[0] if op.name == "conv2d_backprop_filter" else op.operands[1 if op.name == "conv2d" else 0]
 
 
 def _lines_per_chunk(row_elems: int, width: int, isz: int, budget: int) -> int:
@@ -274,7 +280,7 @@ def _conv_geometry(op: Op, h: int, w: int, kh: int, kw: int) -> tuple[AxisGeomet
 def _conv2d(em: Emitter, op: Op) -> None:
     x, f = op.operands
     y = op.results[0]
-    _static(op, [x, y])
+    _static(op, [x, f, y])
     kh, kw, c, o = (int(d) for d in f.type.shape)  # type: ignore[arg-type]
     gh, gw = _conv_geometry(op, int(x.type.shape[1]), int(x.type.shape[2]), kh, kw)  # type: ignore[arg-type]
     _patch_gemm_rows(em, op, x, y, forward_axis(gh), forward_axis(gw), c, em.buffer_ptr[f], o, 1, o)
@@ -283,7 +289,7 @@ def _conv2d(em: Emitter, op: Op) -> None:
 def _conv2d_backprop_input(em: Emitter, op: Op) -> None:
     f, dy = op.operands
     dx = op.results[0]
-    _static(op, [dy, dx])
+    _static(op, [f, dy, dx])
     kh, kw, c, o = (int(d) for d in f.type.shape)  # type: ignore[arg-type]
     gh, gw = _conv_geometry(op, int(dx.type.shape[1]), int(dx.type.shape[2]), kh, kw)  # type: ignore[arg-type]
     b = em.b
@@ -310,7 +316,7 @@ def _conv2d_backprop_input(em: Emitter, op: Op) -> None:
 def _conv2d_backprop_filter(em: Emitter, op: Op) -> None:
     x, dy = op.operands
     dw = op.results[0]
-    _static(op, [x, dy])
+    _static(op, [x, dy, dw])
     kh, kw, c, o = (int(d) for d in dw.type.shape)  # type: ignore[arg-type]
     gh, gw = _conv_geometry(op, int(x.type.shape[1]), int(x.type.shape[2]), kh, kw)  # type: ignore[arg-type]
     ah, aw = forward_axis(gh), forward_axis(gw)

@@ -1,0 +1,276 @@
+"""Softmax-family kernels and per-element pooling lowerings.
+
+softmax, log_softmax and softmax_cross_entropy are kernels that make passes over each row
+(the max, then the sum of exp(x - max), then the results), so a row of logits of 1000 is
+exact, and the work is linear in the row length.  Rows are split over the threads.
+
+Pooling ops lower per element, so their producers and consumers fuse into them (a
+``max_pool(relu(conv + b))`` reads the conv's output once per tap, and never stores the
+activation unless something else needs it):
+
+* max_pool / max_pool_grad_grad: scan the window (padding never wins), keep the first max;
+* max_pool_grad (gather form): a dx element sums dy over the windows whose first max it is;
+* avg_pool / avg_pool_grad: sums over the real elements divided by their count.
+"""
+
+from __future__ import annotations
+
+from llvmlite import ir
+
+from xlc.backends.cpu.emitter import ZERO, ElemLowering, Emitter, KernelLowering, i64
+from xlc.backends.cpu.lower_conv import PatchAxis, forward_axis, source_index, transposed_axis
+from xlc.backends.cpu.lower_elementwise import SCALAR, convert
+from xlc.backends.cpu.llvmtypes import compute_type, const, to_compute, to_storage
+from xlc.errors import CompileError
+from xlc.ir.core import Op, Value
+from xlc.ir.types import int64
+from xlc.ops.conv import geometries
+
+REASSOC = ("reassoc", "contract", "nsz")
+
+
+# ---- softmax family -----------------------------------------------------------------------
+def _rows(em: Emitter, x: Value, axis: int) -> tuple[ir.Value, ir.Value, ir.Value]:
+    """(outer, length, inner) of x viewed as [outer, length, inner] around ``axis``."""
+    b = em.b
+    outer: ir.Value = i64(1)
+    inner: ir.Value = i64(1)
+    for a in range(axis):
+        outer = b.mul(outer, em.dim(x, a))
+    for a in range(axis + 1, x.type.rank):
+        inner = b.mul(inner, em.dim(x, a))
+    return outer, em.dim(x, axis), inner
+
+
+def _row_max_and_sum(em: Emitter, x: Value, base: ir.Value, length: ir.Value, stride: ir.Value,
+                     store_exp: Value | None = None) -> tuple[ir.Value, ir.Value]:
+    """max over the row, and sum of exp(x - max); with store_exp, exp(x - max) is stored there too."""
+    b = em.b
+    dt = x.dtype
+    ct = compute_type(dt)
+    px = em.buffer_ptr[x]
+
+    def at(j: ir.Value) -> ir.Value:
+        return b.add(base, b.mul(j, stride))
+
+    def load(j: ir.Value) -> ir.Value:
+        return to_compute(b, dt, b.load(b.gep(px, [at(j)])))
+
+    best = em.alloca(ct, "row.max")
+    b.store(ir.Constant(ct, float("-inf")), best)
+    em.loop(length, lambda j: b.store(SCALAR["maximum"](em, dt, [b.load(best), load(j)]), best), name="j")
+    m = b.load(best)
+    acc = em.alloca(ct, "row.sum")
+    b.store(ir.Constant(ct, 0.0), acc)
+
+    def add(j: ir.Value) -> None:
+        e = SCALAR["exp"](em, dt, [b.fsub(load(j), m)])
+        if store_exp is not None:
+            b.store(to_storage(b, dt, e), b.gep(em.buffer_ptr[store_exp], [at(j)]))
+        b.store(b.fadd(b.load(acc), e, flags=REASSOC), acc)
+
+    em.loop(length, add, name="j")
+    return m, b.load(acc)
+
+
+def _softmax_kernel(log: bool) -> KernelLowering:
+    def lower(em: Emitter, op: Op) -> None:
+        x, y = op.operands[0], op.results[0]
+        axis = int(op.attrs["axis"]) % x.type.rank
+        b = em.b
+        dt = x.dtype
+        outer, length, inner = _rows(em, x, axis)
+        lo, hi = em.thread_range(b.mul(outer, inner))
+        py = em.buffer_ptr[y]
+
+        def row(r: ir.Value) -> None:
+            base = b.add(b.mul(b.mul(b.udiv(r, inner), length), inner), b.urem(r, inner))
+            m, s = _row_max_and_sum(em, x, base, length, inner, None if log else y)
+            lse = SCALAR["log"](em, dt, [s]) if log else None
+            inv = None if log else b.fdiv(ir.Constant(s.type, 1.0), s)
+
+            def fin(j: ir.Value) -> None:
+                ptr = b.gep(py, [b.add(base, b.mul(j, inner))])
+                if log:
+                    v = to_compute(b, dt, b.load(b.gep(em.buffer_ptr[x], [b.add(base, b.mul(j, inner))])))
+                    out = b.fsub(b.fsub(v, m), lse)
+                else:
+                    out = b.fmul(to_compute(b, dt, b.load(ptr)), inv)
+                b.store(to_storage(b, dt, out), ptr)
+
+            em.loop(length, fin, name="j")
+
+        em.loop(hi, row, start=lo, name="row")
+
+    return lower
+
+
+def _xent(em: Emitter, op: Op) -> None:
+    labels, logits = op.operands
+    loss = op.results[0]
+    b = em.b
+    dt = logits.dtype
+    rank = logits.type.rank
+    outer, length, _ = _rows(em, logits, rank - 1)
+    lo, hi = em.thread_range(outer)
+    pl = em.buffer_ptr[labels]
+
+    def row(r: ir.Value) -> None:
+        base = b.mul(r, length)
+        m, s = _row_max_and_sum(em, logits, base, length, i64(1))
+        lse = b.fadd(m, SCALAR["log"](em, dt, [s]))
+        acc = em.alloca(compute_type(dt), "xent.acc")
+        b.store(ir.Constant(compute_type(dt), 0.0), acc)
+
+        def add(j: ir.Value) -> None:
+            at = b.add(base, j)
+            z = to_compute(b, dt, b.load(b.gep(em.buffer_ptr[logits], [at])))
+            lab = to_compute(b, dt, b.load(b.gep(pl, [at])))
+            b.store(b.fadd(b.load(acc), b.fmul(lab, b.fsub(lse, z)), flags=REASSOC), acc)
+
+        em.loop(length, add, name="j")
+        b.store(to_storage(b, dt, b.load(acc)), b.gep(em.buffer_ptr[loss], [r]))
+
+    em.loop(hi, row, start=lo, name="row")
+
+
+# ---- pooling ------------------------------------------------------------------------------
+def _pool_axes(op: Op, x: Value) -> tuple[PatchAxis, PatchAxis]:
+    """Forward tap geometry over x (NHWC, static H and W)."""
+    h, w = x.type.shape[1], x.type.shape[2]
+    if h is None or w is None:
+        raise CompileError(f"'{op.name}' on the CPU needs a static height and width, got {x.type} (at {op.loc})")
+    kh, kw = (int(k) for k in op.attrs["ksize"])
+    gh, gw = geometries(h, w, kh, kw, op.attrs)
+    return forward_axis(gh), forward_axis(gw)
+
+
+def _window_argmax(em: Emitter, x: Value, n: ir.Value, oh: ir.Value, ow: ir.Value, c: ir.Value, ah: PatchAxis,
+                   aw: PatchAxis) -> tuple[ir.Value, ir.Value, ir.Value, ir.Value]:
+    """(max, flat tap of the first max, its ih, its iw) of the window of output (n, oh, ow, c)."""
+    b = em.b
+    dt = x.dtype
+    ct = compute_type(dt)
+    best: ir.Value = ir.Constant(ct, float("-inf"))
+    arg: ir.Value = ZERO
+    bh, bw = ZERO, ZERO
+    for kh in range(ah.taps):
+        ih, okh = source_index(em, ah, oh, kh)
+        for kw in range(aw.taps):
+            iw, okw = source_index(em, aw, ow, kw)
+            ok = b.and_(okh, okw)
+            v = em.value_at(x, [n, b.select(okh, ih, ZERO), b.select(okw, iw, ZERO), c])
+            better = b.and_(ok, b.fcmp_ordered(">", v, best))
+            best = b.select(better, v, best)
+            arg = b.select(better, i64(kh * aw.taps + kw), arg)
+            bh = b.select(better, ih, bh)
+            bw = b.select(better, iw, bw)
+    # a window whose maximum never beats -inf keeps tap 0, as the reference does
+    return best, arg, bh, bw
+
+
+def _max_pool(em: Emitter, op: Op, r: int, idx: list[ir.Value]) -> ir.Value:
+    x = op.operands[0]
+    ah, aw = _pool_axes(op, x)
+    return _window_argmax(em, x, idx[0], idx[1], idx[2], idx[3], ah, aw)[0]
+
+
+def _max_pool_grad_grad(em: Emitter, op: Op, r: int, idx: list[ir.Value]) -> ir.Value:
+    x, ddx = op.operands
+    ah, aw = _pool_axes(op, x)
+    b = em.b
+    n, c = idx[0], idx[3]
+    best, arg, bh, bw = _window_argmax(em, x, n, idx[1], idx[2], c, ah, aw)
+    # only a real element was ever chosen (or tap 0 by default, which may be padding: then 0)
+    ih0, ok0 = source_index(em, ah, idx[1], 0)
+    iw0, okw0 = source_index(em, aw, idx[2], 0)
+    chose = b.fcmp_ordered(">", best, ir.Constant(best.type, float("-inf")))
+    h = b.select(chose, bh, b.select(ok0, ih0, ZERO))
+    w = b.select(chose, bw, b.select(okw0, iw0, ZERO))
+    real = b.or_(chose, b.and_(ok0, okw0))
+    v = em.value_at(ddx, [n, h, w, c])
+    return b.select(real, v, const(x.dtype, 0.0))
+
+
+def _max_pool_grad(em: Emitter, op: Op, r: int, idx: list[ir.Value]) -> ir.Value:
+    """dx[n, ih, iw, c] = sum of dy over the windows whose first maximum is (ih, iw)."""
+    x, dy = op.operands
+    fh, fw = _pool_axes(op, x)
+    n, ih, iw, c = idx
+    b = em.b
+    # windows covering (ih, iw): the transposed tap geometry over dy (window tap k = taps-1-k')
+    th = transposed_axis(geometries(fh.src, fw.src, fh.taps, fw.taps, op.attrs)[0])
+    tw = transposed_axis(geometries(fh.src, fw.src, fh.taps, fw.taps, op.attrs)[1])
+    acc: ir.Value = const(x.dtype, 0.0)
+    for kh2 in range(th.taps):
+        oh, okh = source_index(em, th, ih, kh2)
+        for kw2 in range(tw.taps):
+            ow, okw = source_index(em, tw, iw, kw2)
+            ok = b.and_(okh, okw)
+            sh, sw = b.select(okh, oh, ZERO), b.select(okw, ow, ZERO)
+            tap = (fh.taps - 1 - kh2) * fw.taps + (fw.taps - 1 - kw2)
+            _, arg, _, _ = _window_argmax(em, x, n, sh, sw, c, fh, fw)
+            mine = b.and_(ok, b.icmp_signed("==", arg, i64(tap)))
+            g = em.value_at(dy, [n, sh, sw, c])
+            acc = b.select(mine, b.fadd(acc, g), acc)
+    return acc
+
+
+def _count(em: Emitter, ax: PatchAxis, o: ir.Value) -> ir.Value:
+    """Real elements of window o along one axis: min(start + taps, size) - max(start, 0)."""
+    b = em.b
+    start = b.add(b.mul(o, i64(ax.p)), i64(ax.r))
+    end = b.add(start, i64(ax.taps))
+    end = b.select(b.icmp_signed("<", end, i64(ax.src)), end, i64(ax.src))
+    start = b.select(b.icmp_signed(">", start, ZERO), start, ZERO)
+    return b.sub(end, start)
+
+
+def _avg_pool(em: Emitter, op: Op, r: int, idx: list[ir.Value]) -> ir.Value:
+    x = op.operands[0]
+    ah, aw = _pool_axes(op, x)
+    n, oh, ow, c = idx
+    b = em.b
+    acc: ir.Value = const(x.dtype, 0.0)
+    for kh in range(ah.taps):
+        ih, okh = source_index(em, ah, oh, kh)
+        for kw in range(aw.taps):
+            iw, okw = source_index(em, aw, ow, kw)
+            v = em.value_at(x, [n, b.select(okh, ih, ZERO), b.select(okw, iw, ZERO), c])
+            acc = b.select(b.and_(okh, okw), b.fadd(acc, v), acc)
+    cnt = b.mul(_count(em, ah, oh), _count(em, aw, ow))
+    return b.fdiv(acc, convert(em, int64, x.dtype, cnt))
+
+
+def _avg_pool_grad(em: Emitter, op: Op, r: int, idx: list[ir.Value]) -> ir.Value:
+    dy = op.operands[0]
+    h, w = (int(s) for s in op.attrs["input_size"])
+    kh, kw = (int(k) for k in op.attrs["ksize"])
+    gh, gw = geometries(h, w, kh, kw, op.attrs)
+    fh, fw, th, tw = forward_axis(gh), forward_axis(gw), transposed_axis(gh), transposed_axis(gw)
+    n, ih, iw, c = idx
+    b = em.b
+    acc: ir.Value = const(dy.dtype, 0.0)
+    for k1 in range(th.taps):
+        oh, okh = source_index(em, th, ih, k1)
+        for k2 in range(tw.taps):
+            ow, okw = source_index(em, tw, iw, k2)
+            sh, sw = b.select(okh, oh, ZERO), b.select(okw, ow, ZERO)
+            cnt = convert(em, int64, dy.dtype, b.mul(_count(em, fh, sh), _count(em, fw, sw)))
+            g = b.fdiv(em.value_at(dy, [n, sh, sw, c]), cnt)
+            acc = b.select(b.and_(okh, okw), b.fadd(acc, g), acc)
+    return acc
+
+
+ELEM: dict[str, ElemLowering] = {
+    "max_pool": _max_pool,
+    "max_pool_grad": _max_pool_grad,
+    "max_pool_grad_grad": _max_pool_grad_grad,
+    "avg_pool": _avg_pool,
+    "avg_pool_grad": _avg_pool_grad,
+}
+KERNELS: dict[str, KernelLowering] = {
+    "softmax": _softmax_kernel(log=False),
+    "log_softmax": _softmax_kernel(log=True),
+    "softmax_cross_entropy": _xent,
+}

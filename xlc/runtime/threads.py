@@ -12,11 +12,15 @@ import os
 import threading
 from typing import Any, Callable
 
+from xlc.config import SETTINGS
+
 EntryFn = Callable[..., int]
 
 
 def default_num_threads() -> int:
-    """Threads per call: the CPUs this process may use (sched_getaffinity), at least 1."""
+    """Threads per call: XLC_NUM_THREADS, else the CPUs this process may use, at least 1."""
+    if SETTINGS.num_threads:
+        return SETTINGS.num_threads
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):

@@ -9,11 +9,19 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import hashlib
+import os
+import tempfile
 from dataclasses import dataclass
 
+import llvmlite
 import llvmlite.binding as llvm
 
+from xlc.config import SETTINGS
 from xlc.errors import CompileError
+
+# Bump when the optimisation pipeline or code model changes: cached objects depend on them.
+PIPELINE_VERSION = "1"
 
 
 @functools.cache
@@ -73,15 +81,72 @@ def parse_and_optimize(llvm_ir: str, tm: llvm.TargetMachine, speed_level: int = 
     return mod
 
 
-class JitModule:
-    """Native code for one LLVM module, loaded in this process; keeps the engine alive."""
+class ObjectCache:
+    """Compiled object files on disk, keyed by a hash of the LLVM IR and everything else that
+    shapes the machine code (target, CPU features, LLVM version, pipeline).
 
-    def __init__(self, llvm_ir: str) -> None:
-        tm = target_machine()
-        self.module = parse_and_optimize(llvm_ir, tm)
-        self.engine = llvm.create_mcjit_compiler(self.module, tm)
+    Files are written atomically (a temporary file, then a rename) and carry a digest of their
+    contents, so a crash never leaves a half file that loads.
+    """
+
+    def __init__(self, directory: str | None) -> None:
+        self.directory = os.path.join(directory, "objects") if directory else None
+
+    def key(self, llvm_ir: str) -> str:
+        info = host_info()
+        h = hashlib.sha256()
+        for part in (PIPELINE_VERSION, llvmlite.__version__, info.triple, info.cpu, info.features, llvm_ir):
+            h.update(part.encode())
+            h.update(b"\0")
+        return h.hexdigest()
+
+    def load(self, key: str) -> bytes | None:
+        if self.directory is None:
+            return None
+        try:
+            with open(os.path.join(self.directory, key + ".o"), "rb") as f:
+                data = f.read()
+        except OSError:
+            return None
+        digest, body = data[:32], data[32:]
+        return body if hashlib.sha256(body).digest() == digest else None
+
+    def store(self, key: str, obj: bytes) -> None:
+        if self.directory is None:
+            return
+        try:
+            os.makedirs(self.directory, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-")
+            with os.fdopen(fd, "wb") as f:
+                f.write(hashlib.sha256(obj).digest() + obj)
+            os.replace(tmp, os.path.join(self.directory, key + ".o"))
+        except OSError:  # a read-only or full disk only costs the next process a compile
+            pass
+
+
+CACHE = ObjectCache(SETTINGS.cache_dir)
+
+
+class JitModule:
+    """Native code for one LLVM module, loaded in this process; keeps the engine alive.
+
+    The module is optimised and emitted as an object file once (or found in the object
+    cache), then loaded into an MCJIT engine: the same bytes an AOT build would link.
+    """
+
+    def __init__(self, llvm_ir: str, cache: ObjectCache | None = None) -> None:
+        cache = CACHE if cache is None else cache
+        key = cache.key(llvm_ir)
+        obj = cache.load(key)
+        self.from_cache = obj is not None
+        if obj is None:
+            tm = target_machine()
+            obj = tm.emit_object(parse_and_optimize(llvm_ir, tm))
+            cache.store(key, obj)
+        _initialize()
+        self.engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), target_machine())
+        self.engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
         self.engine.finalize_object()
-        self.engine.run_static_constructors()
 
     def address(self, name: str) -> int:
         addr = self.engine.get_function_address(name)

@@ -22,6 +22,22 @@ from xlc.ir.types import TensorType
 from xlc.passes import DEFAULT_PIPELINE, run_pipeline
 from xlc.runtime.threads import WorkerPool, shared_pool
 
+def _find_array_data_offset() -> int | None:
+    """Where a numpy array object keeps its data pointer (PyArrayObject.data), found by looking.
+
+    Generated code called from here reads data pointers out of the array objects themselves,
+    which spares a ctypes round trip per buffer; None (use raw pointers) if not found.
+    """
+    probe = np.empty(3)
+    want = probe.ctypes.data
+    for off in range(8, 128, 8):
+        if ctypes.c_void_p.from_address(id(probe) + off).value == want:
+            return off
+    return None
+
+
+ARRAY_DATA_OFFSET = _find_array_data_offset()
+
 _ENTRY_TYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
                                ctypes.c_int64, ctypes.c_void_p)
 # Below this much work (elements touched plus matmul multiply-adds) a call stays on one thread:
@@ -79,7 +95,7 @@ class Executable:
         module = run_pipeline(Module([func]), pipeline, verify_each=options.verify_each) if pipeline else Module([func])
         self.func = module[func.name]
         self.source = func
-        self.native = cpu.compile_native(self.func, self.aliases)
+        self.native = cpu.compile_native(self.func, self.aliases, ARRAY_DATA_OFFSET)
         self.layout = self.native.layout
         self._entry = _ENTRY_TYPE(self.native.address)
         self._arg_dtypes = [a.dtype.np_dtype for a in self.func.args]
@@ -89,6 +105,7 @@ class Executable:
         self._plans: dict[tuple[tuple[int, ...], ...], ShapePlan] = {}
         self._err = (ctypes.c_int64 * 8)()
         self._sync = (ctypes.c_int64 * 2)()
+        self._nones = [None] * (self._num_in + self._num_out)
         self._ids = cpu.number_values(self.func)
 
     def run(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -104,17 +121,22 @@ class Executable:
         else:
             outs = [np.empty(s, dt) for s, dt in zip(plan.out_shapes, self._out_dtypes)]
         ptrs = plan.pointers
-        for k, a in enumerate(arrays):
-            ptrs[k] = a.ctypes.data
+        if ARRAY_DATA_OFFSET is None:
+            arrays = [a.ctypes.data for a in arrays]
+            outs_p = [o.ctypes.data for o in outs]
+        else:
+            outs_p = outs
         n = self._num_in
-        for k, o in enumerate(outs):
-            ptrs[n + k] = o.ctypes.data
+        ptrs[:n] = arrays
+        ptrs[n:n + self._num_out] = outs_p
         sync = self._sync
         sync[0] = sync[1] = 0
         if plan.pool is None:
             status = self._entry(ptrs, plan.dims, self._err, 0, 1, sync)
         else:
             status = plan.pool.run(self._entry, (ptrs, plan.dims, self._err), sync)
+        if ARRAY_DATA_OFFSET is not None:  # drop the references to this call's arrays
+            ptrs[:n + self._num_out] = self._nones
         if status:
             raise self._error()
         return outs
@@ -156,9 +178,10 @@ class Executable:
             v = by_id[vid]
             temps.append(_aligned_empty(max(1, int(np.prod(shapes[v], dtype=np.int64)) * v.dtype.itemsize)))
         nbuf = self._num_in + self._num_out + len(temps)
-        pointers = (ctypes.c_void_p * max(1, nbuf))()
+        slot = ctypes.c_void_p if ARRAY_DATA_OFFSET is None else ctypes.py_object
+        pointers = (slot * max(1, nbuf))()
         for k, t in enumerate(temps):
-            pointers[self._num_in + self._num_out + k] = t.ctypes.data
+            pointers[self._num_in + self._num_out + k] = t if ARRAY_DATA_OFFSET is not None else t.ctypes.data
         work = sum(int(np.prod(s, dtype=np.int64)) for s in shapes.values())
         for op in self.func.body.ops:
             if op.name == "matmul":  # multiply-adds: M*N per batch times K

@@ -38,14 +38,15 @@ KERNELS = {**lower_linalg.KERNELS, **lower_random.KERNELS, **lower_grad_ops.KERN
            **lower_nn.KERNELS, **lower_conv.KERNELS}
 
 
-def lower(func: Func, self_contained: bool = True, aliases: dict[int, int] | None = None) -> tuple[str, Layout]:
+def lower(func: Func, self_contained: bool = True, aliases: dict[int, int] | None = None,
+          array_data_offset: int | None = None) -> tuple[str, Layout]:
     """Unoptimised LLVM IR text of ``func``'s entry function, and its argument layout.
 
     ``self_contained=False`` (the in-process JIT) links shared kernels such as the GEMM from
     the process-wide runtime library instead of compiling them into every module.
     """
     check_lowerings(func, ELEM, KERNELS)
-    module, layout = generate(func, ELEM, KERNELS, self_contained, aliases)
+    module, layout = generate(func, ELEM, KERNELS, self_contained, aliases, array_data_offset)
     info = host_info()
     module.triple = info.triple
     return str(module), layout
@@ -73,9 +74,10 @@ class NativeFunc:
     address: int
 
 
-def compile_native(func: Func, aliases: dict[int, int] | None = None) -> NativeFunc:
-    """JIT-compile ``func``; ``aliases`` (result -> argument positions) as in :func:`generate`."""
-    text, layout = lower(func, self_contained=False, aliases=aliases)
+def compile_native(func: Func, aliases: dict[int, int] | None = None,
+                   array_data_offset: int | None = None) -> NativeFunc:
+    """JIT-compile ``func``; ``aliases`` and ``array_data_offset`` as in :func:`generate`."""
+    text, layout = lower(func, self_contained=False, aliases=aliases, array_data_offset=array_data_offset)
     jit = JitModule(text)
     return NativeFunc(jit, layout, jit.address(ENTRY))
 

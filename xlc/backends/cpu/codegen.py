@@ -102,7 +102,8 @@ def plan_materialized(func: Func, kernel_ops: set[str]) -> set[Value]:
 
 
 def generate(func: Func, elem_table: dict[str, ElemLowering], kernel_table: dict[str, KernelLowering],
-             self_contained: bool = False, aliases: dict[int, int] | None = None) -> tuple[ir.Module, Layout]:
+             self_contained: bool = False, aliases: dict[int, int] | None = None,
+             array_data_offset: int | None = None) -> tuple[ir.Module, Layout]:
     """LLVM IR for ``func`` and the layout of its entry's arguments.
 
     ``aliases`` maps result positions to argument positions whose buffer the caller passes
@@ -110,6 +111,10 @@ def generate(func: Func, elem_table: dict[str, ElemLowering], kernel_table: dict
     after every other kernel, so no kernel reads an argument that was already overwritten:
     directly, when the result only reads its argument element by element, else by a copy of
     a scratch buffer.
+
+    With ``array_data_offset``, ``buffers`` holds numpy array objects instead of data pointers,
+    and the code reads each data pointer at that byte offset in the object (the in-process
+    runtime passes arrays this way: cheaper from Python than extracting each pointer).
     """
     aliases = aliases or {}
     module = ir.Module(name=f"xlc.{func.name}")
@@ -134,6 +139,8 @@ def generate(func: Func, elem_table: dict[str, ElemLowering], kernel_table: dict
 
     def bind(v: Value, position: int) -> None:
         ptr = ab.load(ab.gep(em.bufs_arg, [i64(position)]))
+        if array_data_offset is not None:  # ptr is a numpy array object: read its data pointer
+            ptr = ab.load(ab.bitcast(ab.gep(ptr, [i64(array_data_offset)]), I8.as_pointer().as_pointer()))
         em.buffer_ptr[v] = ab.bitcast(ptr, storage_type(v.dtype).as_pointer())
 
     for k, a in enumerate(func.args):

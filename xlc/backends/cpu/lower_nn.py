@@ -20,10 +20,11 @@ from llvmlite import ir
 from xlc.backends.cpu.emitter import ZERO, ElemLowering, Emitter, KernelLowering, i64
 from xlc.backends.cpu.lower_conv import PatchAxis, forward_axis, source_index, transposed_axis
 from xlc.backends.cpu.lower_elementwise import SCALAR, convert
-from xlc.backends.cpu.llvmtypes import compute_type, const, to_compute, to_storage
+from xlc.backends.cpu.lower_random import philox_words
+from xlc.backends.cpu.llvmtypes import F64, I32, I64, compute_type, const, to_compute, to_storage
 from xlc.errors import CompileError
 from xlc.ir.core import Op, Value
-from xlc.ir.types import int64
+from xlc.ir.types import float64, int64
 from xlc.ops.conv import geometries
 
 REASSOC = ("reassoc", "contract", "nsz")
@@ -262,7 +263,23 @@ def _avg_pool_grad(em: Emitter, op: Op, r: int, idx: list[ir.Value]) -> ir.Value
     return acc
 
 
+def _dropout(em: Emitter, op: Op, r: int, idx: list[ir.Value]) -> ir.Value:
+    """x / keep where u(flat index) < keep, as xlc.ops.nn's reference (u and the test in float64)."""
+    x, keep = op.operands
+    y = op.results[0]
+    b = em.b
+    flat = em.linear_index(y, idx)
+    counter = [b.trunc(flat, I32), b.trunc(b.lshr(flat, i64(32)), I32), ir.Constant(I32, 0), ir.Constant(I32, 0)]
+    w = philox_words(em, counter, int(op.attrs["seed"]), int(op.attrs["seed2"]))
+    bits = b.lshr(b.or_(b.shl(b.zext(w[0], I64), i64(32)), b.zext(w[1], I64)), i64(11))
+    u = b.fmul(b.uitofp(bits, F64), ir.Constant(F64, 2.0**-53))
+    k = em.value_at(keep, [])
+    kept = b.fcmp_ordered("<", u, convert(em, x.dtype, float64, k))
+    return b.select(kept, b.fdiv(em.value_at(x, idx), k), const(x.dtype, 0.0))
+
+
 ELEM: dict[str, ElemLowering] = {
+    "dropout": _dropout,
     "max_pool": _max_pool,
     "max_pool_grad": _max_pool_grad,
     "max_pool_grad_grad": _max_pool_grad_grad,

@@ -140,6 +140,11 @@ def _f(*shape: int) -> np.ndarray:
     return random_array(shape, float32)
 
 
+def _s(*shape: int) -> np.ndarray:
+    """Small float32 values: sums of many products stay within the float32 tolerance."""
+    return (random_array(shape, float32) * 0.3).astype(np.float32)
+
+
 def _i(values: list, dtype: Any = np.int32) -> np.ndarray:
     return np.array(values, dtype=dtype)
 
@@ -161,7 +166,9 @@ CASES: dict[str, list[tuple[list[np.ndarray], dict[str, Any], dict[int, tuple[in
     "matmul": [([_f(5, 7), _f(7, 3)], {}, {0: (0,)}), ([_f(7, 5), _f(3, 7)], {"transpose_a": True, "transpose_b": True}, {}),
                ([_f(2, 4, 3), _f(3, 5)], {}, {0: (0,)}), ([_f(2, 1, 4, 3), _f(3, 3, 2)], {}, {}),
                ([random_array((4, 3), int32), random_array((3, 2), int32)], {}, {}),
-               ([random_array((33, 17), np.float64), random_array((17, 40), np.float64)], {}, {})],
+               ([random_array((33, 17), np.float64), random_array((17, 40), np.float64)], {}, {}),
+               ([random_array((6, 5), "f16"), random_array((5, 4), "f16")], {"transpose_b": False}, {0: (0,)}),
+               ([random_array((2, 6, 5), "bf16"), random_array((4, 5), "bf16")], {"transpose_b": True}, {})],
     "reshape": [([_f(4, 6)], {"shape": (3, -1)}, {}), ([_f(4, 6)], {"shape": (-1, 2, 3)}, {0: (0,)})],
     "transpose": [([_f(2, 3, 4)], {"perm": (2, 0, 1)}, {0: (1,)})],
     "expand_dims": [([_f(2, 3)], {"axis": 1}, {}), ([_f(2, 3)], {"axis": 2}, {0: (0,)})],
@@ -202,6 +209,28 @@ CASES: dict[str, list[tuple[list[np.ndarray], dict[str, Any], dict[int, tuple[in
     "random_normal": [([], {"shape": (3, 40), "seed": 5, "seed2": 6, "mean": 1.0, "stddev": 2.0}, {})],
     "truncated_normal": [([], {"shape": (500,), "seed": 5, "seed2": 6}, {})],
     "random_shuffle": [([_f(9, 2)], {"seed": 2, "seed2": 9}, {}), ([_f(1)], {"seed": 2, "seed2": 9}, {})],
+    # NN ops (xlc/ops/nn.py, xlc/ops/conv.py); more configurations in tests/backends/test_cpu_nn.py
+    "softmax": [([_f(3, 5)], {"axis": 1}, {0: (0,)}), ([_f(4, 3, 2)], {"axis": 1}, {})],
+    "log_softmax": [([_f(3, 5)], {"axis": 1}, {0: (0,)}), ([_f(4, 3, 2)], {"axis": 0}, {})],
+    "softmax_cross_entropy": [([np.abs(_f(4, 6)), _f(4, 6)], {}, {0: (0,), 1: (0,)})],
+    "dropout": [([_f(6, 40), np.array(0.7, np.float32)], {"seed": 3, "seed2": 8}, {0: (0,)})],
+    "conv2d": [([_s(2, 7, 6, 3), _s(3, 3, 3, 4)], {"padding": "SAME"}, {0: (0,)}),
+               ([_s(2, 9, 8, 2), _s(3, 2, 2, 3)], {"padding": "VALID", "strides": (2, 1)}, {})],
+    "conv2d_backprop_input": [([_s(3, 3, 3, 4), _s(2, 7, 6, 4)], {"padding": "SAME", "input_size": (7, 6)}, {1: (0,)}),
+                              ([_s(3, 2, 2, 3), _s(2, 4, 7, 3)], {"padding": "VALID", "strides": (2, 1),
+                                                                  "input_size": (9, 8)}, {})],
+    "conv2d_backprop_filter": [([_s(2, 7, 6, 3), _s(2, 7, 6, 4)], {"padding": "SAME", "filter_size": (3, 3)},
+                                {0: (0,), 1: (0,)})],
+    "max_pool": [([_f(2, 7, 6, 3)], {"ksize": (2, 2), "strides": (2, 2), "padding": "SAME"}, {0: (0,)}),
+                 ([_f(2, 7, 6, 3)], {"ksize": (3, 3), "strides": (2, 1), "padding": "VALID"}, {})],
+    "max_pool_grad": [([_f(2, 7, 6, 3), _f(2, 4, 3, 3)], {"ksize": (2, 2), "strides": (2, 2), "padding": "SAME"},
+                       {0: (0,), 1: (0,)}),
+                      ([_f(1, 7, 6, 2), _f(1, 3, 4, 2)], {"ksize": (3, 3), "strides": (2, 1), "padding": "VALID"}, {})],
+    "max_pool_grad_grad": [([_f(2, 7, 6, 3), _f(2, 7, 6, 3)], {"ksize": (3, 3), "strides": (2, 2), "padding": "SAME"},
+                            {})],
+    "avg_pool": [([_f(2, 7, 6, 3)], {"ksize": (3, 3), "strides": (2, 2), "padding": "SAME"}, {0: (0,)})],
+    "avg_pool_grad": [([_f(2, 4, 3, 3)], {"ksize": (3, 3), "strides": (2, 2), "padding": "SAME", "input_size": (7, 6)},
+                       {0: (0,)})],
 }
 NON_ELEMENTWISE = sorted(d.name for d in all_opdefs() if not d.has(ELEMENTWISE) and d.name != "return")
 

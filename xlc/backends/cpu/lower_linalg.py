@@ -7,7 +7,7 @@ from llvmlite import ir
 from xlc.backends.cpu.emitter import ONE, ZERO, Emitter, KernelLowering
 from xlc.backends.cpu.gemm import declare_gemm, define_gemm
 from xlc.backends.cpu.runtime_lib import ensure_gemm, gemm_simd_width
-from xlc.backends.cpu.llvmtypes import I32
+from xlc.backends.cpu.llvmtypes import F32, I32, I64, to_compute, to_storage
 from xlc.errors import CompileError
 from xlc.ir.core import Op, Value
 
@@ -32,18 +32,31 @@ def _batch_offset(em: Emitter, v: Value, out: Value, batch_idx: list[ir.Value]) 
     return b.mul(off, matrix)
 
 
+def _gemm_functions(em: Emitter, dtype: str) -> tuple[ir.Function, ir.Function]:
+    if em.self_contained:  # an object file carries its own GEMM
+        gemm = define_gemm(em.module, dtype, gemm_simd_width(dtype))
+        return gemm, em.module.globals[gemm.name + "_cols"]
+    ensure_gemm(dtype)  # the JIT links the process-wide copy
+    return declare_gemm(em.module, dtype), declare_gemm(em.module, dtype, cols=True)
+
+
 def _matmul(em: Emitter, op: Op) -> None:
+    dt = op.results[0].dtype
+    if dt.short in ("f16", "bf16"):
+        # half-width floats: widen both operands to float32, multiply there, round once at the end
+        em.single_thread(lambda: _matmul_widened(em, op))
+        return
+    if dt.short not in _GEMM_DTYPES:
+        raise CompileError(f"matmul on {dt.name} is not supported by the CPU backend (at {op.loc})")
+    a, bv = op.operands
+    _gemm_calls(em, op, dt.short, em.buffer_ptr[a], em.buffer_ptr[bv], em.buffer_ptr[op.results[0]], parallel=True)
+
+
+def _gemm_calls(em: Emitter, op: Op, dtype: str, pa: ir.Value, pb: ir.Value, pc: ir.Value, parallel: bool) -> None:
+    """C = A @ B for every (broadcast) batch index, through the generated GEMM."""
     a, bv = op.operands
     out = op.results[0]
-    dt = out.dtype
-    if dt.short not in _GEMM_DTYPES:
-        raise CompileError(f"matmul on {dt.name} is not supported by the CPU backend yet (at {op.loc})")
-    if em.self_contained:  # an object file carries its own GEMM
-        gemm = define_gemm(em.module, dt.short, gemm_simd_width(dt.short))
-        gemm_cols = em.module.globals[gemm.name + "_cols"]
-    else:  # the JIT links the process-wide copy
-        ensure_gemm(dt.short)
-        gemm, gemm_cols = declare_gemm(em.module, dt.short), declare_gemm(em.module, dt.short, cols=True)
+    gemm, gemm_cols = _gemm_functions(em, dtype)
     b = em.b
     ta, tb = bool(op.attrs["transpose_a"]), bool(op.attrs["transpose_b"])
     ra, rb = a.type.rank, bv.type.rank
@@ -52,7 +65,6 @@ def _matmul(em: Emitter, op: Op) -> None:
     # strides (in elements) of A[i, k] and B[k, j] within one matrix
     sa0, sa1 = (ONE, em.dim(a, ra - 1)) if ta else (em.dim(a, ra - 1), ONE)
     sb0, sb1 = (ONE, em.dim(bv, rb - 1)) if tb else (em.dim(bv, rb - 1), ONE)
-    pa, pb, pc = em.buffer_ptr[a], em.buffer_ptr[bv], em.buffer_ptr[out]
 
     def one(batch_idx: list[ir.Value], j0: ir.Value | None = None, j1: ir.Value | None = None) -> None:
         off_a = _batch_offset(em, a, out, batch_idx)
@@ -67,9 +79,42 @@ def _matmul(em: Emitter, op: Op) -> None:
 
     batch = [em.dim(out, ax) for ax in range(out.type.rank - 2)]
     if batch:
-        em.loop_nest(batch, one, parallel=True)
-    else:
+        em.loop_nest(batch, one, parallel=parallel)
+    elif parallel:
         one([], *em.thread_range(n))
+    else:
+        one([])
+
+
+def _matmul_widened(em: Emitter, op: Op) -> None:
+    b = em.b
+    values = (*op.operands, op.results[0])
+    wide = {}
+    for v in values:  # float32 copies in malloc'd scratch
+        count = em.num_elements(v)
+        raw = b.call(_libc(em, "malloc"), [b.mul(b.add(count, ONE), ir.Constant(I64, 4))])
+        wide[v] = b.bitcast(raw, F32.as_pointer())
+    for v in op.operands:
+        src = em.buffer_ptr[v]
+        em.loop(em.num_elements(v), lambda i, v=v, src=src: b.store(
+            to_compute(b, v.dtype, b.load(b.gep(src, [i]))), b.gep(wide[v], [i])))
+    a, bv = op.operands
+    out = op.results[0]
+    _gemm_calls(em, op, "f32", wide[a], wide[bv], wide[out], parallel=False)
+    dst = em.buffer_ptr[out]
+    em.loop(em.num_elements(out), lambda i: b.store(to_storage(b, out.dtype, b.load(b.gep(wide[out], [i]))),
+                                                    b.gep(dst, [i])))
+    for v in values:
+        b.call(_libc(em, "free"), [b.bitcast(wide[v], ir.IntType(8).as_pointer())])
+
+
+def _libc(em: Emitter, name: str) -> ir.Function:
+    fn = em.module.globals.get(name)
+    if fn is None:
+        i8p = ir.IntType(8).as_pointer()
+        fnty = ir.FunctionType(i8p, [I64]) if name == "malloc" else ir.FunctionType(ir.VoidType(), [i8p])
+        fn = ir.Function(em.module, fnty, name=name)
+    return fn
 
 
 KERNELS: dict[str, KernelLowering] = {"matmul": _matmul}

@@ -220,6 +220,7 @@ class Emitter:
         abort = b.gep(self.sync_arg, [ONE])
         b.atomic_rmw("add", counter, ONE, "acq_rel")
         target = b.mul(i64(self._barriers), self.nthreads)
+        b.store(ZERO, self._spin_counter())
         spin = self.fn.append_basic_block("barrier.spin")
         wait = self.fn.append_basic_block("barrier.wait")
         check = self.fn.append_basic_block("barrier.check")
@@ -230,7 +231,16 @@ class Emitter:
         arrived = b.load_atomic(counter, "acquire", 8)
         b.cbranch(b.icmp_signed(">=", arrived, target), done, wait)
         b.position_at_end(wait)
+        # spin briefly, then yield the CPU: when threads outnumber free cores (a shared
+        # machine), a thread that is not running yet must get the core we are spinning on
+        spins = self._spin_counter()
+        n = b.add(b.load(spins), ONE)
+        b.store(n, spins)
         self.call("llvm.x86.sse2.pause", ir.VoidType(), [])
+        yield_blk = self.fn.append_basic_block("barrier.yield")
+        b.cbranch(b.icmp_signed(">", n, i64(2000)), yield_blk, check)
+        b.position_at_end(yield_blk)
+        self.call("sched_yield", I32, [])
         b.branch(check)
         b.position_at_end(check)
         b.cbranch(b.icmp_signed("!=", b.load_atomic(abort, "acquire", 8), ZERO), bail, spin)
@@ -258,6 +268,11 @@ class Emitter:
         phi.add_incoming(tv, t_end)
         phi.add_incoming(ev, e_end)
         return phi
+
+    def _spin_counter(self) -> ir.Value:
+        if not hasattr(self, "_spins"):
+            self._spins = self.alloca(I64, "spins")
+        return self._spins
 
     def fail_if(self, cond: ir.Value, code: int, op: Op, payload: Sequence[ir.Value] = ()) -> None:
         """If cond holds, record an error for the runtime and return from the entry function."""

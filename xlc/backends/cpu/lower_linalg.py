@@ -70,12 +70,20 @@ def _gemm_calls(em: Emitter, op: Op, dtype: str, pa: ir.Value, pb: ir.Value, pc:
         off_a = _batch_offset(em, a, out, batch_idx)
         off_b = _batch_offset(em, bv, out, batch_idx)
         off_c = _batch_offset(em, out, out, batch_idx)
-        args = [m, n, k, b.gep(pa, [off_a]), sa0, sa1, b.gep(pb, [off_b]), sb0, sb1, b.gep(pc, [off_c]), n,
-                ir.Constant(I32, 0)]
-        if j0 is None:
-            b.call(gemm, args)
-        else:  # this thread's columns of C
-            b.call(gemm_cols, args + [j0, j1])
+        a0, b0, c0 = b.gep(pa, [off_a]), b.gep(pb, [off_b]), b.gep(pc, [off_c])
+        args = [m, n, k, a0, sa0, sa1, b0, sb0, sb1, c0, n, ir.Constant(I32, 0)]
+        lo, hi = (ir.Constant(I64, 0), n) if j0 is None else (j0, j1)
+        if dtype not in ("f32", "f64") or tb:
+            b.call(gemm_cols, args + [lo, hi])
+            return
+        # a few rows (a matrix-vector product, an MLP at batch 1): packing B would cost more than
+        # the product itself, so stream B's rows once and accumulate C's rows in cache instead
+        small = b.icmp_signed("<=", m, ir.Constant(I64, SMALL_M))
+        with b.if_else(small) as (then, otherwise):
+            with then:
+                _rows_times_matrix(em, m, k, a0, sa0, sa1, b0, sb0, c0, n, lo, hi)
+            with otherwise:
+                b.call(gemm_cols, args + [lo, hi])
 
     batch = [em.dim(out, ax) for ax in range(out.type.rank - 2)]
     if batch:
@@ -84,6 +92,36 @@ def _gemm_calls(em: Emitter, op: Op, dtype: str, pa: ir.Value, pb: ir.Value, pc:
         one([], *em.thread_range(n))
     else:
         one([])
+
+
+SMALL_M = 4
+
+
+def _rows_times_matrix(em: Emitter, m: ir.Value, k: ir.Value, pa: ir.Value, sa0: ir.Value, sa1: ir.Value,
+                       pb: ir.Value, sb0: ir.Value, pc: ir.Value, ldc: ir.Value, j0: ir.Value, j1: ir.Value) -> None:
+    """C[i, j0:j1] = sum_k A[i, k] * B[k, j0:j1] with B's rows contiguous: the inner j loop vectorises."""
+    b = em.b
+    t = pc.type.pointee
+    zero = ir.Constant(t, 0.0)
+
+    def row(i: ir.Value) -> None:
+        c_row = b.gep(pc, [b.mul(i, ldc)])
+        em.loop(j1, lambda j: b.store(zero, b.gep(c_row, [j])), start=j0, name="zc")
+
+        def step(kk: ir.Value) -> None:
+            aik = b.load(b.gep(pa, [b.add(b.mul(i, sa0), b.mul(kk, sa1))]))
+            b_row = b.gep(pb, [b.mul(kk, sb0)])
+
+            def col(j: ir.Value) -> None:
+                cp = b.gep(c_row, [j])
+                b.store(b.fadd(b.load(cp), b.fmul(aik, b.load(b.gep(b_row, [j])), flags=("contract",)),
+                               flags=("contract",)), cp)
+
+            em.loop(j1, col, start=j0, name="j")
+
+        em.loop(k, step, name="k")
+
+    em.loop(m, row, name="row")
 
 
 def _matmul_widened(em: Emitter, op: Op) -> None:

@@ -119,7 +119,7 @@ def _xent(em: Emitter, op: Op) -> None:
     def row(r: ir.Value) -> None:
         base = b.mul(r, length)
         m, s = _row_max_and_sum(em, logits, base, length, i64(1))
-        lse = b.fadd(m, SCALAR["log"](em, dt, [s]))
+        log_s = SCALAR["log"](em, dt, [s])  # -log_softmax = log(s) - (z - m): exact where z - m is
         acc = em.alloca(compute_type(dt), "xent.acc")
         b.store(ir.Constant(compute_type(dt), 0.0), acc)
 
@@ -127,7 +127,7 @@ def _xent(em: Emitter, op: Op) -> None:
             at = b.add(base, j)
             z = to_compute(b, dt, b.load(b.gep(em.buffer_ptr[logits], [at])))
             lab = to_compute(b, dt, b.load(b.gep(pl, [at])))
-            b.store(b.fadd(b.load(acc), b.fmul(lab, b.fsub(lse, z)), flags=REASSOC), acc)
+            b.store(b.fadd(b.load(acc), b.fmul(lab, b.fsub(log_s, b.fsub(z, m))), flags=REASSOC), acc)
 
         em.loop(length, add, name="j")
         b.store(to_storage(b, dt, b.load(acc)), b.gep(em.buffer_ptr[loss], [r]))

@@ -23,8 +23,11 @@ from xlc.ir.types import (
 )
 from xlc.ir.types import bool_ as bool  # noqa: A001  (TF's name: tf.bool)
 from xlc.frontend import nn_ops as nn
+from xlc.frontend import summary, train
+from xlc.frontend import layers
 from xlc.frontend.array_ops import *  # noqa: F401,F403
 from xlc.frontend.config import ConfigProto, GPUOptions, GraphOptions, OptimizerOptions, RunMetadata, RunOptions
+from xlc.frontend.gradients import gradients, stop_gradient
 from xlc.frontend.graph import (
     Graph,
     GraphKeys,

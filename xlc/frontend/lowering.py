@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from xlc.errors import InvalidArgumentError
 from xlc.ir.builder import Builder
@@ -35,6 +35,18 @@ from xlc.frontend.graph import Graph, Operation, Tensor
 ASSIGN_TYPES = frozenset({"Assign", "AssignAdd", "AssignSub"})
 _ASSIGN_IR = {"AssignAdd": "add", "AssignSub": "sub"}
 _TF_DTYPE_NAMES = {"float32": "float", "float64": "double", "float16": "half"}
+
+
+# Host ops: op types evaluated in Python from values the compiled run returns (summaries,
+# which build protobuf bytes).  The session fetches such an op's inputs instead of the op
+# and calls ``fn(op, input_values) -> output_values``; they never enter the IR.
+HostFn = Callable[[Operation, list[Any]], list[Any]]
+HOST_OPS: dict[str, HostFn] = {}
+
+
+def register_host_op(op_type: str, fn: HostFn) -> None:
+    """Evaluate ops of ``op_type`` on the host with ``fn`` (see HOST_OPS)."""
+    HOST_OPS[op_type] = fn
 
 
 @dataclass
@@ -154,6 +166,9 @@ def lower_run(graph: Graph, fetches: Sequence[Tensor | Operation], feeds: Sequen
                 value = b.create(_ASSIGN_IR[kind], [read(var_op, op), value], loc=op.loc).result
             env[op.outputs[0]] = value
             assigned.setdefault(var_op, []).append(op)
+        elif kind in HOST_OPS:
+            raise InvalidArgumentError(None, op, f"op '{op.name}' of type {kind} runs on the host: fetch it "
+                                                 "directly, not as an input or control dependency of another op")
         elif op.ir_op is None:
             raise InvalidArgumentError(None, op, f"op '{op.name}' of type {kind} cannot be lowered to IR")
         else:
@@ -194,11 +209,11 @@ def graph_to_module(graph: Graph, name: str = "main") -> Module:
     results are the tensors no op consumes, then the assigned variables' new values."""
     ops = graph.get_operations()
     placeholders = [op.outputs[0] for op in ops if op.type == "Placeholder"]
-    skip = ASSIGN_TYPES | {"Placeholder", "VariableV2"}
+    skip = ASSIGN_TYPES | {"Placeholder", "VariableV2"} | set(HOST_OPS)
     sinks: list[Tensor | Operation] = [t for op in ops if op.type not in skip for t in op.outputs
-                                       if not t.consumers()]
+                                       if not [c for c in t.consumers() if c.type not in HOST_OPS]]
     # assigns (their new values are the variables' results) and NoOps run as op fetches
-    sinks += [op for op in ops if not op.outputs or op.type in ASSIGN_TYPES]
+    sinks += [op for op in ops if (not op.outputs or op.type in ASSIGN_TYPES) and op.type not in HOST_OPS]
     for t in placeholders:
         if t.shape.ndims is None:
             raise InvalidArgumentError(None, t.op, f"placeholder '{t.op.name}' has unknown rank; give it a shape "

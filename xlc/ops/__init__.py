@@ -9,8 +9,13 @@ from __future__ import annotations
 from xlc.ops import (  # noqa: F401  (registration side effects)
     creation,
     elementwise,
+    grad_ops,
+    gradients,
     indexing,
     linalg,
+    nn,
+    conv,
+    nn_gradients,
     random,
     reduce,
     shape,

@@ -18,6 +18,7 @@ from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 
+from xlc.errors import XlcError
 from xlc.ir.types import TensorType
 
 
@@ -47,3 +48,16 @@ GradRule = Callable[[GradContext, GradOp, list[Any]], list[Any]]
 
 def as_array(value: Any, dtype: Any) -> np.ndarray:
     return np.asarray(value, dtype=dtype.np_dtype)
+
+
+class NoGradientError(XlcError, LookupError):
+    """A differentiable path runs through an op whose OpDef has no gradient rule (TF raises LookupError)."""
+
+
+def no_gradient(g: GradContext, op: GradOp, out_grads: list[Any]) -> list[Any]:
+    """The rule of an op that is not differentiable: no gradient reaches any operand.
+
+    Registering it (``get_opdef(name).grad = no_gradient``) is the "not differentiable"
+    marker: differentiating through the op gives None, not an error (TF's NotDifferentiable).
+    """
+    return [None] * len(op.inputs)

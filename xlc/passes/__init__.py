@@ -8,6 +8,7 @@ Run a pipeline with :func:`run_pipeline` (``run_pipeline(module, "fold,cse,dce")
 from __future__ import annotations
 
 import xlc.ops  # noqa: F401  (defines the ops the passes look up)
+from xlc.passes.autodiff import autodiff, differentiate
 from xlc.passes.cse import cse
 from xlc.passes.dce import dce
 from xlc.passes.fold import fold
@@ -27,6 +28,8 @@ from xlc.passes.manager import (
 from xlc.passes.simplify import simplify
 
 __all__ = [
+    "autodiff",
+    "differentiate",
     "DEFAULT_PIPELINE",
     "PIPELINES",
     "Pass",

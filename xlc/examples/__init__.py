@@ -1,0 +1,1 @@
+"""Helpers that TF 1.x tutorials import (``tensorflow.examples.tutorials.mnist.input_data``)."""

@@ -43,7 +43,7 @@ def test_opt_without_passes_round_trips_and_writes_files(capsys, tmp_path):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["opt", DATA / "redundant.xir", "--passes", "fold,bogus"], "unknown pass 'bogus' (known passes: cse, dce"),
+    (["opt", DATA / "redundant.xir", "--passes", "fold,bogus"], "unknown pass 'bogus' (known passes: autodiff, cse, dce"),
     (["opt", DATA / "missing.xir"], "cannot read"),
     (["opt", DATA / "bad_types.xir"], "tensor<4xf32>"),
     (["compile", DATA / "two_funcs.xir", "--emit", "llvm"], "2 funcs (@double, @scale); choose one with --func"),

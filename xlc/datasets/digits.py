@@ -14,7 +14,7 @@ import numpy as np
 
 from xlc.errors import XlcError
 
-__all__ = ["MissingDependencyError", "NUM_TRAIN", "load_digits", "load_digits_split", "shift_augment",
+__all__ = ["MissingDependencyError", "NUM_TRAIN", "affine_augment", "load_digits", "load_digits_split", "shift_augment",
            "upsample_bilinear"]
 
 NUM_TRAIN = 1500
@@ -84,13 +84,57 @@ def shift_augment(images: np.ndarray, labels: np.ndarray, copies: int, max_shift
     return np.concatenate(out), np.tile(labels, copies + 1)
 
 
+def affine_augment(images: np.ndarray, labels: np.ndarray, copies: int, max_shift: float = 2.0,
+                   max_degrees: float = 12.0, max_scale: float = 0.1, seed: int = 0
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """The originals followed by ``copies`` randomly moved versions of each, and their labels.
+
+    Each copy is rotated by up to ``max_degrees`` about the image centre, scaled by a factor
+    within ``1 +- max_scale`` and shifted by up to ``max_shift`` pixels per axis, resampled
+    bilinearly (zero outside the image).  New writers slant, size and place digits
+    differently; these copies teach a CNN that such changes keep the class.
+    Deterministic in ``seed``.
+    """
+    if copies <= 0:
+        return images, labels
+    rng = np.random.default_rng(seed)
+    n, h, w = images.shape
+    cy, cx = (h - 1) / 2.0, (w - 1) / 2.0
+    yy, xx = np.meshgrid(np.arange(h) - cy, np.arange(w) - cx, indexing="ij")
+    flat = images.reshape(n, h * w)
+    out = [images]
+    for _ in range(copies):
+        theta = np.deg2rad(rng.uniform(-max_degrees, max_degrees, n))[:, None, None]
+        scale = rng.uniform(1 - max_scale, 1 + max_scale, n)[:, None, None]
+        dy = rng.uniform(-max_shift, max_shift, n)[:, None, None]
+        dx = rng.uniform(-max_shift, max_shift, n)[:, None, None]
+        # inverse map: the output pixel at (y, x) samples the input at R(-theta) (p - d) / scale
+        py, px = yy[None] - dy, xx[None] - dx
+        cos, sin = np.cos(theta), np.sin(theta)
+        sy = (cos * py - sin * px) / scale + cy
+        sx = (sin * py + cos * px) / scale + cx
+        y0, x0 = np.floor(sy).astype(np.int64), np.floor(sx).astype(np.int64)
+        fy, fx = sy - y0, sx - x0
+        moved = np.zeros((n, h, w), np.float64)
+        rows = np.arange(n)[:, None, None]
+        for oy, ox, wgt in ((0, 0, (1 - fy) * (1 - fx)), (0, 1, (1 - fy) * fx), (1, 0, fy * (1 - fx)),
+                            (1, 1, fy * fx)):
+            yi, xi = y0 + oy, x0 + ox
+            inside = (yi >= 0) & (yi < h) & (xi >= 0) & (xi < w)
+            idx = np.clip(yi, 0, h - 1) * w + np.clip(xi, 0, w - 1)
+            moved += np.where(inside, wgt * flat[rows, idx], 0.0)
+        out.append(np.clip(moved, 0.0, 1.0).astype(images.dtype))
+    return np.concatenate(out), np.tile(labels, copies + 1)
+
+
 def load_digits_split(augment: int = 0, size: int = 28, seed: int = 0
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(train_images, train_labels, test_images, test_labels)``: images float32 ``[n, size, size]``.
 
-    1,500 training digits (plus ``augment`` shifted copies of each) and 297 test digits,
-    always the same ones.  The test set is never augmented.
+    1,500 training digits (plus ``augment`` randomly rotated, scaled and shifted copies of
+    each: :func:`affine_augment`) and 297 test digits, always the same ones.  The test set
+    is never augmented.
     """
     images, labels = load_digits(size)
-    tx, ty = shift_augment(images[:NUM_TRAIN], labels[:NUM_TRAIN], augment, seed=seed)
+    tx, ty = affine_augment(images[:NUM_TRAIN], labels[:NUM_TRAIN], augment, seed=seed)
     return tx, ty, images[NUM_TRAIN:], labels[NUM_TRAIN:]

@@ -93,7 +93,7 @@ def _between(ys: Sequence[Tensor], xs: Sequence[Tensor], stops: set[Tensor]) -> 
     stack = list(reached)
     while stack:
         t = stack.pop()
-        for op in t._consumers:
+        for op in t.consumers():
             if op in reached_ops:
                 continue
             reached_ops.add(op)

@@ -26,10 +26,9 @@ from xlc.errors import ShapeError
 from xlc.ir.opdef import get_opdef
 from xlc.ir.types import TensorType, int64
 # importing the definitions first guarantees the OpDefs exist
-from xlc.ops import creation, elementwise, grad_ops, indexing, linalg, random, reduce, shape, structural  # noqa: F401
+from xlc.ops import creation, elementwise, grad_ops, indexing, linalg  # noqa: F401
+from xlc.ops import random, reduce, shape, structural  # noqa: F401
 from xlc.ops.grad_api import GradContext, GradOp, no_gradient
-from xlc.ops.grad_ops import ss_plan_of
-from xlc.ops.indexing import NEW_AXIS, SHRINK_AXIS
 
 H = Any  # an opaque handle (IR Value or frontend Tensor)
 Grads = list[Any]
@@ -240,7 +239,6 @@ def _cast_grad(g: GradContext, op: GradOp, out_grads: Grads) -> Grads:
 _set("select", _select_grad)
 _set("clip_by_value", _clip_grad)
 _set("cast", _cast_grad)
-_set("stop_gradient", no_gradient)
 
 
 # --- reductions --------------------------------------------------------------------------
@@ -271,7 +269,8 @@ def _count(g: GradContext, op: GradOp) -> H:
     dims = [t.shape[int(a)] for a in op.attrs["axes"]]
     if all(dim is not None for dim in dims):
         return _c(g, float(np.prod(dims, dtype=np.int64)), x)
-    ratio = g.emit("floordiv", g.emit("size", x, out_type=int64), g.emit("size", op.outputs[0], out_type=int64))
+    out_size = g.emit("maximum", g.emit("size", op.outputs[0], out_type=int64), g.constant(1, int64))  # empty x
+    ratio = g.emit("floordiv", g.emit("size", x, out_type=int64), out_size)
     return g.emit("cast", ratio, dtype=t.dtype)
 
 
@@ -285,18 +284,16 @@ def _mean_grad(g: GradContext, op: GradOp, out_grads: Grads) -> Grads:
 
 
 def _extreme_reduce_grad(g: GradContext, op: GradOp, out_grads: Grads) -> Grads:
-    x = op.inputs[0]
-    y = broadcast_to_like(g, _keepdims_grad(g, op, op.outputs[0]), x)
-    hits = g.emit("cast", g.emit("equal", x, y), dtype=g.type(x).dtype)
+    x = op.inputs[0]  # the kept-dims forms broadcast against x in equal, div and mul
+    hits = g.emit("cast", g.emit("equal", x, _keepdims_grad(g, op, op.outputs[0])), dtype=g.type(x).dtype)
     ties = g.emit("reduce_sum", hits, axes=op.attrs["axes"], keepdims=True)
-    d = _div(g, _keepdims_grad(g, op, out_grads[0]), ties)
-    return [_mul(g, hits, broadcast_to_like(g, d, x))]
+    return [_mul(g, hits, _div(g, _keepdims_grad(g, op, out_grads[0]), ties))]
 
 
 def _prod_grad(g: GradContext, op: GradOp, out_grads: Grads) -> Grads:
     x = op.inputs[0]
     d = _mul(g, out_grads[0], op.outputs[0])
-    return [_div(g, broadcast_to_like(g, _keepdims_grad(g, op, d), x), x)]
+    return [broadcast_to_like(g, _div(g, _keepdims_grad(g, op, d), x), x)]
 
 
 _set("reduce_sum", _sum_grad)

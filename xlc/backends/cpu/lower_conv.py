@@ -16,9 +16,10 @@ L2; memory stays bounded for any batch) in a buffer from ``malloc``.  A tap is l
 padding unless ``0 <= num``, ``num % s == 0`` and ``num / s < size``.  Where a row of taps is
 contiguous in the source (dilation 1, divisor 1) and fully inside, it is one memcpy.
 
-Threads (see codegen): conv2d and conv2d_backprop_input split the output lines; the filter
-gradient splits the filter taps (each thread owns whole rows of dfilter, so no reduction
-across threads is needed).  Spatial and channel dims must be static; the batch may be ``?``.
+Threads (see codegen): every kernel splits the output lines (rows of P) over the threads; the
+filter gradient sums over those rows, so thread 0 accumulates into dfilter and the others into
+private buffers that they add atomically after a barrier.  Spatial and channel dims must be
+static; the batch may be ``?``.
 """
 
 from __future__ import annotations
@@ -155,11 +156,11 @@ def _fill_row_all_taps(em: Emitter, src: ir.Value, n: ir.Value, y: ir.Value, x: 
         when(em, b.and_(okh, okw), lambda: _memcpy(em, at, tap_ptr(ih, iw), ch * isz),
              lambda: _memset0(em, at, i64(ch * isz)))
 
-    for kh in range(ah.taps):
+    def filter_row(kh: ir.Value) -> None:
         ih, okh = source_index(em, ah, y, kh)
-        row = b.gep(dst, [i64(kh * aw.taps * ch)])
+        row = b.gep(dst, [b.mul(kh, i64(aw.taps * ch))])
 
-        def slow(ih: ir.Value = ih, okh: ir.Value = okh, row: ir.Value = row) -> None:
+        def slow() -> None:
             for kw in range(aw.taps):
                 one_tap(ih, okh, kw, b.gep(row, [i64(kw * ch)]))
 
@@ -168,27 +169,11 @@ def _fill_row_all_taps(em: Emitter, src: ir.Value, n: ir.Value, y: ir.Value, x: 
             iw0 = b.add(b.mul(x, i64(aw.p)), i64(aw.r))
             inside = b.and_(okh, b.and_(b.icmp_signed(">=", iw0, ZERO),
                                         b.icmp_signed("<=", iw0, i64(aw.src - aw.taps))))
-            when(em, inside, lambda ih=ih, iw0=iw0, row=row: _memcpy(em, row, tap_ptr(ih, iw0), aw.taps * ch * isz),
-                 slow)
+            when(em, inside, lambda: _memcpy(em, row, tap_ptr(ih, iw0), aw.taps * ch * isz), slow)
         else:
             slow()
 
-
-def _fill_row_tap_range(em: Emitter, src: ir.Value, n: ir.Value, y: ir.Value, x: ir.Value, ah: PatchAxis,
-                        aw: PatchAxis, ch: int, t0: ir.Value, t1: ir.Value, dst: ir.Value, isz: int) -> None:
-    """Row of P for output (n, y, x) with taps t0 <= t < t1 only (flat tap t = kh * KW + kw)."""
-    b = em.b
-
-    def body(t: ir.Value) -> None:
-        kh, kw = b.udiv(t, i64(aw.taps)), b.urem(t, i64(aw.taps))
-        ih, okh = source_index(em, ah, y, kh)
-        iw, okw = source_index(em, aw, x, kw)
-        at = b.gep(dst, [b.mul(b.sub(t, t0), i64(ch))])
-        off = b.mul(b.add(b.mul(b.add(b.mul(n, i64(ah.src)), ih), i64(aw.src)), iw), i64(ch))
-        when(em, b.and_(okh, okw), lambda: _memcpy(em, at, b.gep(src, [off]), ch * isz),
-             lambda: _memset0(em, at, i64(ch * isz)))
-
-    em.loop(t1, body, start=t0, name="tap")
+    em.loop(i64(ah.taps), filter_row, name="kh")
 
 
 def _for_chunks(em: Emitter, lo: ir.Value, hi: ir.Value, per_chunk: int,
@@ -314,6 +299,11 @@ def _conv2d_backprop_input(em: Emitter, op: Op) -> None:
 
 
 def _conv2d_backprop_filter(em: Emitter, op: Op) -> None:
+    """dfilter = P^T @ dy with P's rows (output positions) split over the threads.
+
+    Thread 0 accumulates into dfilter itself, every other thread into a private buffer; after a
+    barrier the others add theirs into dfilter atomically (dfilter is small: KH*KW*C*O).
+    """
     x, dy = op.operands
     dw = op.results[0]
     _static(op, [x, dy, dw])
@@ -323,32 +313,39 @@ def _conv2d_backprop_filter(em: Emitter, op: Op) -> None:
     b = em.b
     dt = dw.dtype
     isz = dt.itemsize
+    st = em.storage_type(dt)
     gemm = _gemm(em, dt.short)
     xp, dyp, dwp = em.buffer_ptr[x], em.buffer_ptr[dy], em.buffer_ptr[dw]
-    t0, t1 = em.thread_range(i64(kh * kw))  # this thread's filter taps: rows t0*C .. t1*C of dfilter
-    k_local = b.mul(b.sub(t1, t0), i64(c))
-    mine = b.gep(dwp, [b.mul(t0, i64(c * o))])
-    _memset0(em, mine, b.mul(k_local, i64(o * isz)))
-    lines = b.mul(em.dim(x, 0), i64(gh.out))
     k_all = kh * kw * c
+    size = k_all * o
+    first_thread = b.icmp_signed("==", em.tid, ZERO)
+    raw_part, part = _scratch(em, i64(size), st, isz)
+    mine = b.select(first_thread, dwp, part)
+    _memset0(em, mine, i64(size * isz))
+    lines = b.mul(em.dim(x, 0), i64(gh.out))
+    lo, hi = em.thread_range(lines)
     per = _lines_per_chunk(k_all, gw.out, isz, _FILTER_CHUNK_BYTES)
+    raw, patches = _scratch(em, i64(per * gw.out * k_all), st, isz)
 
-    def work() -> None:
-        raw, patches = _scratch(em, i64(per * gw.out * k_all), em.storage_type(dt), isz)
+    def chunk(first: ir.Value, end: ir.Value) -> None:
+        def row(n: ir.Value, yy: ir.Value, xx: ir.Value, r: ir.Value) -> None:
+            _fill_row_all_taps(em, xp, n, yy, xx, ah, aw, c, b.gep(patches, [b.mul(r, i64(k_all))]), isz)
 
-        def chunk(first: ir.Value, end: ir.Value) -> None:
-            def row(n: ir.Value, yy: ir.Value, xx: ir.Value, r: ir.Value) -> None:
-                _fill_row_tap_range(em, xp, n, yy, xx, ah, aw, c, t0, t1, b.gep(patches, [b.mul(r, k_local)]), isz)
+        _fill_lines(em, first, end, ah, aw, row)
+        rows = b.mul(b.sub(end, first), i64(gw.out))
+        _gemm_call(em, gemm, i64(k_all), i64(o), rows, patches, 1, k_all,
+                   b.gep(dyp, [b.mul(first, i64(gw.out * o))]), o, 1, mine, o, True)
 
-            _fill_lines(em, first, end, ah, aw, row)
-            rows = b.mul(b.sub(end, first), i64(gw.out))
-            _gemm_call(em, gemm, k_local, i64(o), rows, patches, ONE, k_local,
-                       b.gep(dyp, [b.mul(first, i64(gw.out * o))]), o, 1, mine, o, True)
+    _for_chunks(em, lo, hi, per, chunk)
+    _free(em, raw)
+    em.barrier()  # dfilter holds thread 0's sum now; the others add theirs
 
-        _for_chunks(em, ZERO, lines, per, chunk)
-        _free(em, raw)
+    def add_mine() -> None:
+        em.loop(i64(size), lambda i: b.atomic_rmw("fadd", b.gep(dwp, [i]), b.load(b.gep(part, [i])), "monotonic"),
+                name="part")
 
-    when(em, b.icmp_signed(">", k_local, ZERO), work)
+    when(em, b.not_(first_thread), add_mine)
+    _free(em, raw_part)
 
 
 KERNELS: dict[str, KernelLowering] = {

@@ -9,7 +9,7 @@ Pooling ops lower per element, so their producers and consumers fuse into them (
 activation unless something else needs it):
 
 * max_pool / max_pool_grad_grad: scan the window (padding never wins), keep the first max;
-* max_pool_grad (gather form): a dx element sums dy over the windows whose first max it is;
+* max_pool_grad is a kernel (zero dx, then scatter each dy to its window's first max);
 * avg_pool / avg_pool_grad: sums over the real elements divided by their count.
 """
 
@@ -18,10 +18,10 @@ from __future__ import annotations
 from llvmlite import ir
 
 from xlc.backends.cpu.emitter import ZERO, ElemLowering, Emitter, KernelLowering, i64
-from xlc.backends.cpu.lower_conv import PatchAxis, forward_axis, source_index, transposed_axis
+from xlc.backends.cpu.lower_conv import PatchAxis, forward_axis, source_index, transposed_axis, when
 from xlc.backends.cpu.lower_elementwise import SCALAR, convert
 from xlc.backends.cpu.lower_random import philox_words
-from xlc.backends.cpu.llvmtypes import F64, I32, I64, compute_type, const, to_compute, to_storage
+from xlc.backends.cpu.llvmtypes import F64, I1, I8, I32, I64, compute_type, const, to_compute, to_storage
 from xlc.errors import CompileError
 from xlc.ir.core import Op, Value
 from xlc.ir.types import float64, int64
@@ -176,45 +176,59 @@ def _max_pool(em: Emitter, op: Op, r: int, idx: list[ir.Value]) -> ir.Value:
     return _window_argmax(em, x, idx[0], idx[1], idx[2], idx[3], ah, aw)[0]
 
 
+def _chosen(em: Emitter, x: Value, n: ir.Value, oh: ir.Value, ow: ir.Value, c: ir.Value, ah: PatchAxis,
+            aw: PatchAxis) -> tuple[ir.Value, ir.Value, ir.Value]:
+    """(ih, iw, is it a real element) of the first maximum of a window; tap 0 if nothing beat -inf."""
+    b = em.b
+    best, _, bh, bw = _window_argmax(em, x, n, oh, ow, c, ah, aw)
+    ih0, okh0 = source_index(em, ah, oh, 0)
+    iw0, okw0 = source_index(em, aw, ow, 0)
+    chose = b.fcmp_ordered(">", best, ir.Constant(best.type, float("-inf")))
+    h = b.select(chose, bh, b.select(okh0, ih0, ZERO))
+    w = b.select(chose, bw, b.select(okw0, iw0, ZERO))
+    return h, w, b.or_(chose, b.and_(okh0, okw0))
+
+
 def _max_pool_grad_grad(em: Emitter, op: Op, r: int, idx: list[ir.Value]) -> ir.Value:
     x, ddx = op.operands
     ah, aw = _pool_axes(op, x)
-    b = em.b
     n, c = idx[0], idx[3]
-    best, arg, bh, bw = _window_argmax(em, x, n, idx[1], idx[2], c, ah, aw)
-    # only a real element was ever chosen (or tap 0 by default, which may be padding: then 0)
-    ih0, ok0 = source_index(em, ah, idx[1], 0)
-    iw0, okw0 = source_index(em, aw, idx[2], 0)
-    chose = b.fcmp_ordered(">", best, ir.Constant(best.type, float("-inf")))
-    h = b.select(chose, bh, b.select(ok0, ih0, ZERO))
-    w = b.select(chose, bw, b.select(okw0, iw0, ZERO))
-    real = b.or_(chose, b.and_(ok0, okw0))
-    v = em.value_at(ddx, [n, h, w, c])
-    return b.select(real, v, const(x.dtype, 0.0))
+    h, w, real = _chosen(em, x, n, idx[1], idx[2], c, ah, aw)
+    return em.b.select(real, em.value_at(ddx, [n, h, w, c]), const(x.dtype, 0.0))
 
 
-def _max_pool_grad(em: Emitter, op: Op, r: int, idx: list[ir.Value]) -> ir.Value:
-    """dx[n, ih, iw, c] = sum of dy over the windows whose first maximum is (ih, iw)."""
+def _max_pool_grad(em: Emitter, op: Op) -> None:
+    """Kernel: zero dx, then each output adds its dy at its window's first maximum.
+
+    Threads own whole images (windows never cross images), so no two threads touch one element.
+    """
     x, dy = op.operands
-    fh, fw = _pool_axes(op, x)
-    n, ih, iw, c = idx
+    dx = op.results[0]
+    ah, aw = _pool_axes(op, x)
+    if x.type.shape[3] is None:
+        raise CompileError(f"'{op.name}' on the CPU needs static channels, got {x.type} (at {op.loc})")
     b = em.b
-    # windows covering (ih, iw): the transposed tap geometry over dy (window tap k = taps-1-k')
-    th = transposed_axis(geometries(fh.src, fw.src, fh.taps, fw.taps, op.attrs)[0])
-    tw = transposed_axis(geometries(fh.src, fw.src, fh.taps, fw.taps, op.attrs)[1])
-    acc: ir.Value = const(x.dtype, 0.0)
-    for kh2 in range(th.taps):
-        oh, okh = source_index(em, th, ih, kh2)
-        for kw2 in range(tw.taps):
-            ow, okw = source_index(em, tw, iw, kw2)
-            ok = b.and_(okh, okw)
-            sh, sw = b.select(okh, oh, ZERO), b.select(okw, ow, ZERO)
-            tap = (fh.taps - 1 - kh2) * fw.taps + (fw.taps - 1 - kw2)
-            _, arg, _, _ = _window_argmax(em, x, n, sh, sw, c, fh, fw)
-            mine = b.and_(ok, b.icmp_signed("==", arg, i64(tap)))
-            g = em.value_at(dy, [n, sh, sw, c])
-            acc = b.select(mine, b.fadd(acc, g), acc)
-    return acc
+    lo, hi = em.thread_range(em.dim(x, 0))
+    image = ah.src * aw.src * int(x.type.shape[3])
+    start = b.gep(em.buffer_ptr[dx], [b.mul(lo, i64(image))])
+    nbytes = b.mul(b.sub(hi, lo), i64(image * dx.dtype.itemsize))
+    em.call("llvm.memset.p0.i64", ir.VoidType(),
+            [b.bitcast(start, I8.as_pointer()), ir.Constant(I8, 0), nbytes, ir.Constant(I1, 0)])
+
+    def one(n: ir.Value) -> None:
+        def at(idx: list[ir.Value]) -> None:
+            oh, ow, c = idx
+            h, w, real = _chosen(em, x, n, oh, ow, c, ah, aw)
+
+            def add() -> None:
+                where = [n, h, w, c]
+                em.store(dx, where, b.fadd(em.load(dx, where), em.value_at(dy, [n, oh, ow, c])))
+
+            when(em, real, add)
+
+        em.loop_nest([em.dim(dy, 1), em.dim(dy, 2), em.dim(dy, 3)], at)
+
+    em.loop(hi, one, start=lo, name="image")
 
 
 def _count(em: Emitter, ax: PatchAxis, o: ir.Value) -> ir.Value:
@@ -281,7 +295,6 @@ def _dropout(em: Emitter, op: Op, r: int, idx: list[ir.Value]) -> ir.Value:
 ELEM: dict[str, ElemLowering] = {
     "dropout": _dropout,
     "max_pool": _max_pool,
-    "max_pool_grad": _max_pool_grad,
     "max_pool_grad_grad": _max_pool_grad_grad,
     "avg_pool": _avg_pool,
     "avg_pool_grad": _avg_pool_grad,
@@ -290,4 +303,5 @@ KERNELS: dict[str, KernelLowering] = {
     "softmax": _softmax_kernel(log=False),
     "log_softmax": _softmax_kernel(log=True),
     "softmax_cross_entropy": _xent,
+    "max_pool_grad": _max_pool_grad,
 }

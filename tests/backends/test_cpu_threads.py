@@ -10,7 +10,7 @@ from xlc.errors import InvalidArgumentError
 from xlc.ir.builder import Builder
 from xlc.ir.core import Func
 from xlc.ir.interpreter import interpret
-from xlc.ir.types import TensorType, float32, int32
+from xlc.ir.types import TensorType, as_dtype, float32, int32
 from xlc.runtime import compile_func
 from xlc.runtime.executable import PARALLEL_WORK
 from xlc.runtime.threads import WorkerPool, default_num_threads
@@ -63,3 +63,20 @@ def test_pool_runs_every_thread_id() -> None:
     assert pool.run(entry, (1,), None) == 0
     assert sorted(seen) == [3, 13, 23]
     assert default_num_threads() >= 1
+
+
+@pytest.mark.parametrize("kind,axes,dtype", [("reduce_sum", (0, 1, 2), np.float32), ("reduce_max", (0,), np.float32),
+                                             ("reduce_mean", (1,), np.float64), ("reduce_min", (0, 2), np.int32)])
+def test_streaming_reductions_on_all_threads(kind: str, axes: tuple[int, ...], dtype: type) -> None:
+    """Reductions keeping the innermost axis stream the input; partials combine across threads."""
+    shape = (64, 30, 20, 12)
+    assert int(np.prod(shape)) >= PARALLEL_WORK // 2
+    x = (RNG.standard_normal(shape) * 10).astype(dtype)
+    if kind == "reduce_max":
+        x[40, 3, 2, 5] = np.nan  # in the second thread's rows: nan must win, as numpy
+    f = Func("r", [TensorType((None, *shape[1:]), as_dtype(dtype))])
+    b = Builder(f.body)
+    b.ret(b.emit(kind, b.emit("add", f.args[0], f.args[0]), axes=axes, keepdims=kind == "reduce_max"))
+    got = compile_func(f).run([x])[0]
+    want = interpret(f, [x])[0]
+    np.testing.assert_allclose(got, want, rtol=2e-5, atol=1e-3)

@@ -16,6 +16,7 @@ from xlc.backends.cpu import (
     lower_nn,
     lower_random,
     lower_reduce,
+    lower_reduce_stream,
     lower_shape,
     lower_structural,
 )
@@ -36,6 +37,7 @@ ELEM = {
 }
 KERNELS = {**lower_linalg.KERNELS, **lower_random.KERNELS, **lower_grad_ops.KERNELS,
            **lower_nn.KERNELS, **lower_conv.KERNELS}
+STORES = {**lower_reduce_stream.STORES}
 
 
 def lower(func: Func, self_contained: bool = True, aliases: dict[int, int] | None = None,
@@ -46,7 +48,7 @@ def lower(func: Func, self_contained: bool = True, aliases: dict[int, int] | Non
     the process-wide runtime library instead of compiling them into every module.
     """
     check_lowerings(func, ELEM, KERNELS)
-    module, layout = generate(func, ELEM, KERNELS, self_contained, aliases, array_data_offset)
+    module, layout = generate(func, ELEM, KERNELS, self_contained, aliases, array_data_offset, STORES)
     info = host_info()
     module.triple = info.triple
     return str(module), layout

@@ -22,6 +22,7 @@ consumers' loops.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 from llvmlite import ir
 
@@ -32,6 +33,7 @@ from xlc.errors import CompileError
 from xlc.ir.core import Func, Op, Value
 from xlc.ir.opdef import ELEMENTWISE, get_opdef, has_opdef
 
+StoreLowering = Callable[[Emitter, Op], bool]
 ENTRY = "xlc_main"
 # Ops whose per-element recomputation costs no more than a load (index arithmetic at most).
 CHEAP = {"constant", "fill", "identity", "reshape", "expand_dims", "squeeze", "broadcast_to", "transpose",
@@ -103,7 +105,8 @@ def plan_materialized(func: Func, kernel_ops: set[str]) -> set[Value]:
 
 def generate(func: Func, elem_table: dict[str, ElemLowering], kernel_table: dict[str, KernelLowering],
              self_contained: bool = False, aliases: dict[int, int] | None = None,
-             array_data_offset: int | None = None) -> tuple[ir.Module, Layout]:
+             array_data_offset: int | None = None,
+             store_table: dict[str, StoreLowering] | None = None) -> tuple[ir.Module, Layout]:
     """LLVM IR for ``func`` and the layout of its entry's arguments.
 
     ``aliases`` maps result positions to argument positions whose buffer the caller passes
@@ -115,7 +118,11 @@ def generate(func: Func, elem_table: dict[str, ElemLowering], kernel_table: dict
     With ``array_data_offset``, ``buffers`` holds numpy array objects instead of data pointers,
     and the code reads each data pointer at that byte offset in the object (the in-process
     runtime passes arrays this way: cheaper from Python than extracting each pointer).
+
+    ``store_table`` lets an op compute a materialized result its own way (a whole-result loop
+    nest instead of one element at a time); its entry returns False to decline.
     """
+    store_table = store_table or {}
     aliases = aliases or {}
     module = ir.Module(name=f"xlc.{func.name}")
     i8pp = I8.as_pointer().as_pointer()
@@ -183,7 +190,9 @@ def generate(func: Func, elem_table: dict[str, ElemLowering], kernel_table: dict
         stored = False
         for r in op.results:
             if r in em.buffer_ptr and r not in deferred and not (isinstance(r.owner, Op) and r.owner.name == "constant" and r not in homes):
-                _store_kernel(em, r)
+                custom = store_table.get(op.name)
+                if not (custom is not None and len(op.results) == 1 and custom(em, op)):
+                    _store_kernel(em, r)
                 stored = True
         if stored:
             em.barrier()

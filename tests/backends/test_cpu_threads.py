@@ -79,4 +79,6 @@ def test_streaming_reductions_on_all_threads(kind: str, axes: tuple[int, ...], d
     b.ret(b.emit(kind, b.emit("add", f.args[0], f.args[0]), axes=axes, keepdims=kind == "reduce_max"))
     got = compile_func(f).run([x])[0]
     want = interpret(f, [x])[0]
-    np.testing.assert_allclose(got, want, rtol=2e-5, atol=1e-3)
+    # float32 sums of ~10^5 terms round differently in another order: bound by the terms' size
+    atol = 1e-6 * float(np.nansum(np.abs(x.astype(np.float64)))) / max(1, want.size)
+    np.testing.assert_allclose(got, want, rtol=2e-5, atol=max(atol, 1e-3))

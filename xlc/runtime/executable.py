@@ -20,6 +20,7 @@ from xlc.ir.core import Func, Module, Op, Value
 from xlc.ir.opdef import get_opdef
 from xlc.ir.types import TensorType
 from xlc.passes import DEFAULT_PIPELINE, run_pipeline
+from xlc.runtime.memory import POOL, aligned_bytes
 from xlc.runtime.threads import WorkerPool, shared_pool
 
 def _find_array_data_offset() -> int | None:
@@ -43,7 +44,6 @@ _ENTRY_TYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p,
 # Below this much work (elements touched plus matmul multiply-adds) a call stays on one thread:
 # waking the workers costs tens of microseconds.
 PARALLEL_WORK = 1 << 18
-_ALIGN = 64
 
 
 @dataclass(frozen=True)
@@ -64,12 +64,6 @@ class ShapePlan:
     pointers: ctypes.Array  # type: ignore[type-arg]
     temps: list[np.ndarray]  # kept alive: the pointer array refers to them
     pool: WorkerPool | None  # None: run on the calling thread alone
-
-
-def _aligned_empty(nbytes: int) -> np.ndarray:
-    raw = np.empty(nbytes + _ALIGN, np.uint8)
-    off = (-raw.ctypes.data) % _ALIGN
-    return raw[off:off + nbytes]
 
 
 def describe_value(func: Func, v: Value) -> str:
@@ -119,7 +113,7 @@ class Executable:
         if self.aliases:
             outs = [self._donated(arrays, p, s, dt) for p, (s, dt) in enumerate(zip(plan.out_shapes, self._out_dtypes))]
         else:
-            outs = [np.empty(s, dt) for s, dt in zip(plan.out_shapes, self._out_dtypes)]
+            outs = [POOL.empty(s, dt) for s, dt in zip(plan.out_shapes, self._out_dtypes)]
         ptrs = plan.pointers
         if ARRAY_DATA_OFFSET is None:
             arrays = [a.ctypes.data for a in arrays]
@@ -148,7 +142,7 @@ class Executable:
             a = arrays[q]
             if a.flags.writeable and a.shape == shape:
                 return a
-        return np.empty(shape, dt)
+        return POOL.empty(shape, dt)
 
     def _plan(self, key: tuple[tuple[int, ...], ...]) -> ShapePlan:
         """Concrete shapes of every value for these input shapes (the type rules, once)."""
@@ -176,7 +170,7 @@ class Executable:
         temps = []
         for vid in self.layout.temps:
             v = by_id[vid]
-            temps.append(_aligned_empty(max(1, int(np.prod(shapes[v], dtype=np.int64)) * v.dtype.itemsize)))
+            temps.append(aligned_bytes(max(1, int(np.prod(shapes[v], dtype=np.int64)) * v.dtype.itemsize)))
         nbuf = self._num_in + self._num_out + len(temps)
         slot = ctypes.c_void_p if ARRAY_DATA_OFFSET is None else ctypes.py_object
         pointers = (slot * max(1, nbuf))()

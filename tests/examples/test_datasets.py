@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from xlc.errors import DataLossError, NotFoundError
-from xlc.datasets import DataSet, dense_to_one_hot, load_digits, load_digits_split, read_idx, shift_augment, write_idx
-from xlc.datasets.digits import upsample_bilinear
+from xlc.datasets import DataSet, affine_augment, dense_to_one_hot, load_digits, load_digits_split, read_idx, shift_augment, write_idx
+from xlc.datasets.digits import affine_warp, upsample_bilinear
 from xlc.datasets.mnist import load_mnist
 from xlc.examples.tutorials.mnist import input_data
 
@@ -131,18 +131,57 @@ def test_upsample_bilinear_against_direct_formula():
     assert up[0, 0] == pytest.approx(img[0, 0, 0])  # clamped at the border
 
 
-def test_split_is_fixed_and_augmented_copies_are_shifts():
+def test_split_is_fixed_and_augmented():
     tx, ty, sx, sy = load_digits_split(augment=2, seed=3)
     tx2, _, sx2, _ = load_digits_split(augment=2, seed=3)
     np.testing.assert_array_equal(tx, tx2)
     np.testing.assert_array_equal(sx, sx2)
+    images, labels = load_digits()
+    np.testing.assert_array_equal(sx, images[1500:])
+    np.testing.assert_array_equal(sy, labels[1500:])
     assert tx.shape == (4500, 28, 28) and sx.shape == (297, 28, 28)
+    np.testing.assert_array_equal(tx[:1500], images[:1500])
     np.testing.assert_array_equal(ty[:1500], ty[1500:3000])
-    # each copy equals its original moved by some (dy, dx) within 2 pixels
-    for i in (0, 123, 1499):
-        copy = tx[1500 + i]
-        assert any(np.array_equal(np.roll(tx[i], (dy, dx), (0, 1)), copy)
+    # copies differ from their originals but keep their ink roughly (a move, not a new image)
+    assert not np.array_equal(tx[1500:3000], tx[:1500])
+    ink = tx[:1500].sum(axis=(1, 2))
+    np.testing.assert_allclose(tx[1500:3000].sum(axis=(1, 2)), ink, rtol=0.35)
+
+
+def test_shift_augment_copies_are_shifts():
+    images, labels = load_digits()
+    tx, ty = shift_augment(images[:200], labels[:200], copies=1, seed=4)
+    for i in (0, 123, 199):
+        assert any(np.array_equal(np.roll(images[i], (dy, dx), (0, 1)), tx[200 + i])
                    for dy in range(-2, 3) for dx in range(-2, 3))
+
+
+def test_affine_warp_matches_scipy():
+    from scipy import ndimage
+
+    rng = np.random.default_rng(5)
+    x = np.zeros((3, 28, 28))
+    x[:, 8:20, 10:18] = rng.random((3, 12, 8))
+    theta, scale, shift = np.array([0.2, -0.1, 0.0]), np.array([1.1, 0.9, 1.0]), np.array([[1.5, -2], [0, 1], [0, 0]])
+    out = affine_warp(x, theta, scale, shift)
+    c = np.array([13.5, 13.5])
+    for i in range(3):
+        cos, sin = np.cos(theta[i]), np.sin(theta[i])
+        m = np.array([[cos, -sin], [sin, cos]]) / scale[i]  # output coords -> input coords
+        offset = c - m @ (c + shift[i])
+        ref = ndimage.affine_transform(x[i], m, offset=offset, order=1, mode="constant", cval=0.0)
+        np.testing.assert_allclose(out[i], ref, atol=1e-9)
+    np.testing.assert_allclose(out[2], x[2])  # no move is the identity
+
+
+def test_affine_augment_is_deterministic_and_bounded():
+    images, labels = load_digits()
+    a, la = affine_augment(images[:50], labels[:50], 2, seed=7)
+    b, _ = affine_augment(images[:50], labels[:50], 2, seed=7)
+    np.testing.assert_array_equal(a, b)
+    assert a.shape == (150, 28, 28) and a.dtype == np.float32 and 0 <= a.min() and a.max() <= 1
+    np.testing.assert_array_equal(la, np.tile(labels[:50], 3))
+    assert not np.allclose(a[50:100], images[:50])
 
 
 def test_shift_augment_zero_copies_is_identity():

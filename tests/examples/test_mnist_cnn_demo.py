@@ -14,11 +14,6 @@ import xlc as tf
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCRIPT = os.path.join(ROOT, "examples", "mnist_cnn.py")
 
-needs_training = pytest.mark.skipif(
-    not all(hasattr(tf, n) for n in ("train", "summary")) or not hasattr(tf.nn, "conv2d"),
-    reason="tf.train, tf.summary and the NN ops have not all landed yet")
-
-
 def _run_demo(*args: str) -> subprocess.CompletedProcess:
     proc = subprocess.run([sys.executable, SCRIPT, "--batch-size", "8", "--augment", "0", *args],
                           capture_output=True, text=True, timeout=300, cwd=ROOT)
@@ -27,7 +22,6 @@ def _run_demo(*args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
-@needs_training
 def test_demo_trains_checkpoints_logs_and_resumes(tmp_path):
     ckpt, logdir = str(tmp_path / "ckpt"), str(tmp_path / "logs")
     first = _run_demo("--steps", "3", "--checkpoint-dir", ckpt, "--checkpoint-every", "2", "--logdir", logdir,

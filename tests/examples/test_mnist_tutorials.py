@@ -13,11 +13,6 @@ import pytest
 import xlc as tf
 from xlc.examples.tutorials.mnist import input_data
 
-pytestmark = pytest.mark.skipif(
-    not all(hasattr(tf.nn, n) for n in ("conv2d", "max_pool", "dropout", "softmax_cross_entropy_with_logits"))
-    or not hasattr(tf, "train"), reason="the NN ops and tf.train have not landed yet")
-
-
 def mnist_softmax(data_dir: str, steps: int) -> float:
     """tensorflow/examples/tutorials/mnist/mnist_softmax.py (TF 1.0)."""
     mnist = input_data.read_data_sets(data_dir, one_hot=True)
@@ -110,6 +105,7 @@ def bias_variable(shape):
     return tf.Variable(initial)
 
 
+@pytest.mark.slow
 def test_mnist_deep_loss_falls(tmp_path):
     tf.set_random_seed(1)
     mnist = input_data.read_data_sets(str(tmp_path), one_hot=True, seed=1)

@@ -161,8 +161,6 @@ def test_dropout_rejects_a_bool_tensor_with_a_clear_message():
 
 
 def test_dropout_training_scales_kept_units():
-    if not hasattr(tf.nn, "dropout"):
-        pytest.skip("tf.nn.dropout has not landed yet")
     rng = np.random.default_rng(6)
     x = tf.placeholder(tf.float32, [None, 2000])
     y = tf.layers.dropout(x, rate=0.25, training=True, seed=1)

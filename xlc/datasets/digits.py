@@ -14,7 +14,7 @@ import numpy as np
 
 from xlc.errors import XlcError
 
-__all__ = ["MissingDependencyError", "NUM_TRAIN", "affine_augment", "load_digits", "load_digits_split", "shift_augment",
+__all__ = ["MissingDependencyError", "NUM_TRAIN", "affine_augment", "affine_warp", "load_digits", "load_digits_split", "shift_augment",
            "upsample_bilinear"]
 
 NUM_TRAIN = 1500
@@ -84,6 +84,32 @@ def shift_augment(images: np.ndarray, labels: np.ndarray, copies: int, max_shift
     return np.concatenate(out), np.tile(labels, copies + 1)
 
 
+def affine_warp(images: np.ndarray, theta: np.ndarray, scale: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """Each image ``[n, h, w]`` rotated by ``theta[i]`` radians about its centre, scaled by
+    ``scale[i]`` and moved by ``shift[i] = (dy, dx)`` pixels; bilinear, zero outside.  float64."""
+    n, h, w = images.shape
+    cy, cx = (h - 1) / 2.0, (w - 1) / 2.0
+    yy, xx = np.meshgrid(np.arange(h) - cy, np.arange(w) - cx, indexing="ij")
+    theta, scale = theta[:, None, None], scale[:, None, None]
+    # inverse map: the output pixel at p samples the input at R(-theta) (p - shift) / scale
+    py, px = yy[None] - shift[:, 0, None, None], xx[None] - shift[:, 1, None, None]
+    cos, sin = np.cos(theta), np.sin(theta)
+    sy = (cos * py - sin * px) / scale + cy
+    sx = (sin * py + cos * px) / scale + cx
+    y0, x0 = np.floor(sy).astype(np.int64), np.floor(sx).astype(np.int64)
+    fy, fx = sy - y0, sx - x0
+    flat = images.reshape(n, h * w).astype(np.float64)
+    rows = np.arange(n)[:, None, None]
+    out = np.zeros((n, h, w), np.float64)
+    for oy, ox, weight in ((0, 0, (1 - fy) * (1 - fx)), (0, 1, (1 - fy) * fx), (1, 0, fy * (1 - fx)),
+                           (1, 1, fy * fx)):
+        yi, xi = y0 + oy, x0 + ox
+        inside = (yi >= 0) & (yi < h) & (xi >= 0) & (xi < w)
+        idx = np.clip(yi, 0, h - 1) * w + np.clip(xi, 0, w - 1)
+        out += np.where(inside, weight * flat[rows, idx], 0.0)
+    return out
+
+
 def affine_augment(images: np.ndarray, labels: np.ndarray, copies: int, max_shift: float = 2.0,
                    max_degrees: float = 12.0, max_scale: float = 0.1, seed: int = 0
                    ) -> tuple[np.ndarray, np.ndarray]:
@@ -98,32 +124,13 @@ def affine_augment(images: np.ndarray, labels: np.ndarray, copies: int, max_shif
     if copies <= 0:
         return images, labels
     rng = np.random.default_rng(seed)
-    n, h, w = images.shape
-    cy, cx = (h - 1) / 2.0, (w - 1) / 2.0
-    yy, xx = np.meshgrid(np.arange(h) - cy, np.arange(w) - cx, indexing="ij")
-    flat = images.reshape(n, h * w)
+    n = images.shape[0]
     out = [images]
     for _ in range(copies):
-        theta = np.deg2rad(rng.uniform(-max_degrees, max_degrees, n))[:, None, None]
-        scale = rng.uniform(1 - max_scale, 1 + max_scale, n)[:, None, None]
-        dy = rng.uniform(-max_shift, max_shift, n)[:, None, None]
-        dx = rng.uniform(-max_shift, max_shift, n)[:, None, None]
-        # inverse map: the output pixel at (y, x) samples the input at R(-theta) (p - d) / scale
-        py, px = yy[None] - dy, xx[None] - dx
-        cos, sin = np.cos(theta), np.sin(theta)
-        sy = (cos * py - sin * px) / scale + cy
-        sx = (sin * py + cos * px) / scale + cx
-        y0, x0 = np.floor(sy).astype(np.int64), np.floor(sx).astype(np.int64)
-        fy, fx = sy - y0, sx - x0
-        moved = np.zeros((n, h, w), np.float64)
-        rows = np.arange(n)[:, None, None]
-        for oy, ox, wgt in ((0, 0, (1 - fy) * (1 - fx)), (0, 1, (1 - fy) * fx), (1, 0, fy * (1 - fx)),
-                            (1, 1, fy * fx)):
-            yi, xi = y0 + oy, x0 + ox
-            inside = (yi >= 0) & (yi < h) & (xi >= 0) & (xi < w)
-            idx = np.clip(yi, 0, h - 1) * w + np.clip(xi, 0, w - 1)
-            moved += np.where(inside, wgt * flat[rows, idx], 0.0)
-        out.append(np.clip(moved, 0.0, 1.0).astype(images.dtype))
+        theta = np.deg2rad(rng.uniform(-max_degrees, max_degrees, n))
+        scale = rng.uniform(1 - max_scale, 1 + max_scale, n)
+        shift = rng.uniform(-max_shift, max_shift, (n, 2))
+        out.append(np.clip(affine_warp(images, theta, scale, shift), 0.0, 1.0).astype(images.dtype))
     return np.concatenate(out), np.tile(labels, copies + 1)
 
 

@@ -180,6 +180,21 @@ def generate(func: Func, elem_table: dict[str, ElemLowering], kernel_table: dict
             bind(v, layout.num_inputs + layout.num_outputs + len(layout.temps))
             layout.temps.append(ids[v])
 
+    # every buffer is distinct memory, except a donated argument and the result written over it
+    copy_outputs = {pos: Value(v.type, None, pos) for pos, v in (*copies, *late_copies)}
+    by_position: dict[int, list[Value]] = {}
+    for k, a in enumerate(func.args):
+        by_position.setdefault(k, []).append(a)
+    for v, pos in homes.items():
+        by_position.setdefault(layout.num_inputs + pos, []).append(v)
+    for pos, out in copy_outputs.items():
+        by_position.setdefault(layout.num_inputs + pos, []).append(out)
+    for p_out, q_in in aliases.items():
+        by_position.setdefault(q_in, []).extend(by_position.pop(layout.num_inputs + p_out, []))
+    temp_values = [v for v in em.buffer_ptr if v not in func.args and v not in homes and
+                   not (isinstance(v.owner, Op) and v.owner.name == "constant")]
+    em.set_buffer_scopes(list(by_position.values()) + [[v] for v in temp_values])
+
     for op in func.body.ops:
         if op.name == "return":
             continue
@@ -197,7 +212,7 @@ def generate(func: Func, elem_table: dict[str, ElemLowering], kernel_table: dict
         if stored:
             em.barrier()
     def copy(pos: int, v: Value) -> None:
-        out = Value(v.type, None, pos)
+        out = copy_outputs[pos]
         bind(out, layout.num_inputs + pos)
         em.loop_nest(em.dims(v), lambda idx: em.store(out, idx, em.value_at(v, idx)), parallel=True)
 

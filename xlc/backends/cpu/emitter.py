@@ -55,6 +55,7 @@ class Emitter:
         self.bufs_arg, self.dims_arg, self.err_arg, self.tid, self.nthreads, self.sync_arg = fn.args
         self._barriers = 0
         self.buffer_ptr: dict[Value, ir.Value] = {}  # materialized value -> typed storage pointer
+        self.alias_md: dict[Value, tuple[ir.MDValue, ir.MDValue]] = {}  # see set_buffer_scopes
         self.dim_value: dict[tuple[Value, int], ir.Value] = {}  # dynamic dims, loaded at entry
         self._error_blocks: list[ir.Block] = []
 
@@ -116,10 +117,33 @@ class Emitter:
         return self.b.gep(self.buffer_ptr[v], [self.linear_index(v, idx)], inbounds=True)
 
     def load(self, v: Value, idx: Sequence[ir.Value]) -> ir.Value:
-        return to_compute(self.b, v.dtype, self.b.load(self.element_ptr(v, idx)))
+        instr = self.b.load(self.element_ptr(v, idx))
+        self._tag(instr, v)
+        return to_compute(self.b, v.dtype, instr)
 
     def store(self, v: Value, idx: Sequence[ir.Value], x: ir.Value) -> None:
-        self.b.store(to_storage(self.b, v.dtype, x), self.element_ptr(v, idx))
+        instr = self.b.store(to_storage(self.b, v.dtype, x), self.element_ptr(v, idx))
+        self._tag(instr, v)
+
+    def _tag(self, instr: ir.Instruction, v: Value) -> None:
+        """Alias-scope metadata: accesses to distinct buffers never overlap, which lets LLVM
+        vectorise without run-time overlap checks."""
+        md = self.alias_md.get(v)
+        if md is not None:
+            instr.set_metadata("alias.scope", md[0])
+            instr.set_metadata("noalias", md[1])
+
+    def set_buffer_scopes(self, groups: list[list[Value]]) -> None:
+        """Declare which values' buffers are distinct memory: one group per buffer (values in a
+        group share memory: a result written in place over its argument)."""
+        m = self.module
+        domain = m.add_metadata([ir.MetaDataString(m, "xlc.buffers")])
+        scopes = [m.add_metadata([ir.MetaDataString(m, f"xlc.buffer.{k}"), domain]) for k in range(len(groups))]
+        for k, group in enumerate(groups):
+            own = m.add_metadata([scopes[k]])
+            others = m.add_metadata([sc for j, sc in enumerate(scopes) if j != k])
+            for v in group:
+                self.alias_md[v] = (own, others)
 
     def broadcast_index(self, operand: Value, result: Value, idx: Sequence[ir.Value]) -> list[ir.Value]:
         """numpy broadcasting: the operand's index for result index ``idx``."""

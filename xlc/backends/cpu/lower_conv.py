@@ -30,7 +30,7 @@ from typing import Callable
 from llvmlite import ir
 
 from xlc.backends.cpu.emitter import ONE, ZERO, Emitter, KernelLowering, i64
-from xlc.backends.cpu.gemm import define_gemm
+from xlc.backends.cpu.lower_linalg import gemm_functions
 from xlc.backends.cpu.llvmtypes import I1, I8, I32, I64
 from xlc.backends.cpu.target import host_info
 from xlc.errors import CompileError
@@ -133,7 +133,7 @@ def source_index(em: Emitter, ax: PatchAxis, o: ir.Value, k: int | ir.Value) -> 
 
 
 def _gemm(em: Emitter, dt_short: str) -> ir.Function:
-    return define_gemm(em.module, dt_short, max(1, host_info().simd_bytes // 4))
+    return gemm_functions(em, dt_short)[0]
 
 
 def _gemm_call(em: Emitter, gemm: ir.Function, m: ir.Value, n: ir.Value, k: ir.Value, a: ir.Value, sa0: ir.Value,

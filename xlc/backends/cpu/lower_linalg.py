@@ -32,7 +32,8 @@ def _batch_offset(em: Emitter, v: Value, out: Value, batch_idx: list[ir.Value]) 
     return b.mul(off, matrix)
 
 
-def _gemm_functions(em: Emitter, dtype: str) -> tuple[ir.Function, ir.Function]:
+def gemm_functions(em: Emitter, dtype: str) -> tuple[ir.Function, ir.Function]:
+    """The GEMM and its column-range variant: defined in the module for AOT, else linked from the runtime."""
     if em.self_contained:  # an object file carries its own GEMM
         gemm = define_gemm(em.module, dtype, gemm_simd_width(dtype))
         return gemm, em.module.globals[gemm.name + "_cols"]
@@ -56,7 +57,7 @@ def _gemm_calls(em: Emitter, op: Op, dtype: str, pa: ir.Value, pb: ir.Value, pc:
     """C = A @ B for every (broadcast) batch index, through the generated GEMM."""
     a, bv = op.operands
     out = op.results[0]
-    gemm, gemm_cols = _gemm_functions(em, dtype)
+    gemm, gemm_cols = gemm_functions(em, dtype)
     b = em.b
     ta, tb = bool(op.attrs["transpose_a"]), bool(op.attrs["transpose_b"])
     ra, rb = a.type.rank, bv.type.rank

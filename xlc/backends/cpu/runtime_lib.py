@@ -21,8 +21,8 @@ _LOADED: dict[str, JitModule] = {}
 
 
 def gemm_simd_width(dtype: str) -> int:
-    """Elements per vector register for the GEMM's tiles (integers use 32-bit lanes)."""
-    return max(1, host_info().simd_bytes // {"f32": 4, "f64": 8}.get(dtype, 4))
+    """The GEMM generator's ``simd_width``: float32 lanes per vector register (for every dtype)."""
+    return max(1, host_info().simd_bytes // 4)
 
 
 def ensure_gemm(dtype: str) -> None:

@@ -172,8 +172,13 @@ class Emitter:
         return self.alloca_builder.alloca(t, name=name)
 
     def loop(self, n: ir.Value, body: Callable[[ir.Value], None], start: ir.Value | None = None,
-             name: str = "i") -> None:
-        """for (i = start; i < n; i++) body(i); the builder ends after the loop."""
+             name: str = "i", vectorize: bool = True) -> None:
+        """for (i = start; i < n; i++) body(i); the builder ends after the loop.
+
+        ``vectorize=False`` forbids LLVM to vectorise this loop itself (outer loops of a nest:
+        once the inner loop is unrolled, vectorising the outer one interleaves rows through
+        gathers; the SLP vectoriser does better on the unrolled body).
+        """
         b = self.b
         var = self.alloca(I64, name)
         b.store(start if start is not None else ZERO, var)
@@ -187,8 +192,18 @@ class Emitter:
         b.position_at_end(blk)
         body(i)
         b.store(b.add(b.load(var), ONE, flags=["nsw"]), var)
-        b.branch(cond)
+        latch = b.branch(cond)
+        if not vectorize:
+            latch.set_metadata("llvm.loop", self._no_vectorize_md())
         b.position_at_end(done)
+
+    def _no_vectorize_md(self) -> ir.MDValue:
+        """A fresh loop id carrying llvm.loop.vectorize.enable = false (loop ids refer to themselves)."""
+        m = self.module
+        hint = m.add_metadata([ir.MetaDataString(m, "llvm.loop.vectorize.enable"), ir.Constant(I1, 0)])
+        loop_id = m.add_metadata([hint, ir.MetaDataString(m, f"xlc.loop.{len(m.metadata)}")])
+        loop_id.operands = (loop_id, hint)
+        return loop_id
 
     def loop_nest(self, bounds: Sequence[ir.Value], body: Callable[[list[ir.Value]], None],
                   parallel: bool = False) -> None:
@@ -203,11 +218,12 @@ class Emitter:
             if k == len(bounds):
                 body(idx)
                 return
+            inner = k == len(bounds) - 1
             if k == 0 and parallel:
                 lo, hi = self.thread_range(bounds[0])
-                self.loop(hi, lambda i: level(1, [i]), start=lo, name="i0")
+                self.loop(hi, lambda i: level(1, [i]), start=lo, name="i0", vectorize=inner)
                 return
-            self.loop(bounds[k], lambda i: level(k + 1, idx + [i]), name=f"i{k}")
+            self.loop(bounds[k], lambda i: level(k + 1, idx + [i]), name=f"i{k}", vectorize=inner)
 
         if not bounds and parallel:
             self.single_thread(lambda: body([]))

@@ -253,8 +253,37 @@ def _reads_pointwise(v: Value, arg: Value, materialized: set[Value]) -> bool:
 
 
 def _store_kernel(em: Emitter, v: Value) -> None:
-    """Loops over v's shape computing each element into v's buffer."""
-    em.loop_nest(em.dims(v), lambda idx: em.store(v, idx, em.compute_at(v, idx)), parallel=True)
+    """Loops over v's shape computing each element into v's buffer.
+
+    When an unknown dim might broadcast at run time, the loop is emitted twice: a fast version
+    that assumes it does not (contiguous loads, vectorised) and a general one, chosen before
+    the loop by testing the recorded dims.
+    """
+    b = em.b
+    start = b.block
+    fast = em.fn.append_basic_block("kernel.fast")
+    join = em.fn.append_basic_block("kernel.join")
+    b.position_at_end(fast)
+    em.broadcast_checks = []
+    try:
+        em.loop_nest(em.dims(v), lambda idx: em.store(v, idx, em.compute_at(v, idx)), parallel=True)
+        checks = em.broadcast_checks
+    finally:
+        em.broadcast_checks = None
+    b.branch(join)
+    b.position_at_end(start)
+    if not checks:
+        b.branch(fast)
+    else:
+        general = em.fn.append_basic_block("kernel.general")
+        ok = checks[0]
+        for c in checks[1:]:
+            ok = b.and_(ok, c)
+        b.cbranch(ok, fast, general)
+        b.position_at_end(general)
+        em.loop_nest(em.dims(v), lambda idx: em.store(v, idx, em.compute_at(v, idx)), parallel=True)
+        b.branch(join)
+    b.position_at_end(join)
 
 
 def check_lowerings(func: Func, elem_table: dict[str, ElemLowering], kernel_table: dict[str, KernelLowering]) -> None:

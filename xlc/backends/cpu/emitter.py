@@ -56,6 +56,7 @@ class Emitter:
         self._barriers = 0
         self.buffer_ptr: dict[Value, ir.Value] = {}  # materialized value -> typed storage pointer
         self.alias_md: dict[Value, tuple[ir.MDValue, ir.MDValue]] = {}  # see set_buffer_scopes
+        self.broadcast_checks: list[ir.Value] | None = None  # see broadcast_index
         self.dim_value: dict[tuple[Value, int], ir.Value] = {}  # dynamic dims, loaded at entry
         self._error_blocks: list[ir.Block] = []
 
@@ -145,8 +146,17 @@ class Emitter:
             for v in group:
                 self.alias_md[v] = (own, others)
 
-    def broadcast_index(self, operand: Value, result: Value, idx: Sequence[ir.Value]) -> list[ir.Value]:
-        """numpy broadcasting: the operand's index for result index ``idx``."""
+    def broadcast_index(self, operand: Value, result: Value, idx: Sequence[ir.Value],
+                        siblings: Sequence[Value] = ()) -> list[ir.Value]:
+        """numpy broadcasting: the operand's index for result index ``idx``.
+
+        An unknown dim may be 1 at run time and broadcast.  When no sibling operand can be
+        larger along that axis, the result's dim is this operand's and the index passes
+        through; otherwise, while ``broadcast_checks`` is a list, the index passes through and
+        the condition "dim != 1" is recorded for the caller to test before the loop, and
+        the kernel is versioned (see ``broadcast_checks``): a select in the loop would turn
+        every load into a gather.
+        """
         shift = result.type.rank - operand.type.rank
         out = []
         for axis in range(operand.type.rank):
@@ -155,17 +165,31 @@ class Emitter:
             i = idx[axis + shift]
             if d == 1 and rd != 1:
                 out.append(ZERO)
-            elif d is None and rd != 1:
-                is_one = self.b.icmp_unsigned("==", self.dim(operand, axis), ONE)
-                out.append(self.b.select(is_one, ZERO, i))
+            elif d is None and rd != 1 and self._may_broadcast(operand, axis + shift, result.type.rank, siblings):
+                if self.broadcast_checks is not None:  # versioned kernel: assume no broadcast here
+                    self.broadcast_checks.append(self.alloca_builder.icmp_unsigned("!=", self.dim(operand, axis), ONE))
+                    out.append(i)
+                else:
+                    out.append(self.b.select(self.b.icmp_unsigned("==", self.dim(operand, axis), ONE), ZERO, i))
             else:
                 out.append(i)
         return out
 
+    @staticmethod
+    def _may_broadcast(operand: Value, result_axis: int, result_rank: int, siblings: Sequence[Value]) -> bool:
+        """Whether some sibling may be longer than 1 along this result axis (so operand could be 1)."""
+        for s in siblings:
+            if s is operand:
+                continue
+            a = result_axis - (result_rank - s.type.rank)
+            if a >= 0 and s.type.shape[a] != 1:
+                return True
+        return not siblings  # without siblings to compare, assume the worst
+
     def operand_at(self, op: Op, k: int, idx: Sequence[ir.Value], result: int = 0) -> ir.Value:
         """Operand k of an elementwise op at result index idx (broadcast)."""
         v = op.operands[k]
-        return self.value_at(v, self.broadcast_index(v, op.results[result], idx))
+        return self.value_at(v, self.broadcast_index(v, op.results[result], idx, op.operands))
 
     # ---- control flow -------------------------------------------------------------------
     def alloca(self, t: ir.Type, name: str = "") -> ir.Value:

@@ -15,6 +15,7 @@ from llvmlite import ir
 
 from xlc.errors import CompileError
 from xlc.ir.core import Func, Op, Value
+from xlc.ir.opdef import ELEMENTWISE, get_opdef
 from xlc.ir.types import DType
 from xlc.backends.cpu.llvmtypes import I1, I32, I64, compute_type, storage_type, to_compute, to_storage
 
@@ -189,7 +190,9 @@ class Emitter:
     def operand_at(self, op: Op, k: int, idx: Sequence[ir.Value], result: int = 0) -> ir.Value:
         """Operand k of an elementwise op at result index idx (broadcast)."""
         v = op.operands[k]
-        return self.value_at(v, self.broadcast_index(v, op.results[result], idx, op.operands))
+        # an elementwise result's dims come from its operands; other ops (broadcast_to) set their own
+        siblings = op.operands if get_opdef(op.name).has(ELEMENTWISE) else ()
+        return self.value_at(v, self.broadcast_index(v, op.results[result], idx, siblings))
 
     # ---- control flow -------------------------------------------------------------------
     def alloca(self, t: ir.Type, name: str = "") -> ir.Value:

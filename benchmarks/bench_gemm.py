@@ -26,6 +26,11 @@ import numpy as np
 from xlc.backends.cpu.gemm import choose_blocking, define_gemm, gemm_cols_name, gemm_name
 
 SIZES = [(256, 256, 256), (512, 512, 512), (1024, 1024, 1024), (2048, 2048, 2048), (1000, 777, 513)]
+# Shapes of training steps, with the layout they come in ("NT": B transposed, "TN": A transposed):
+# a conv layer's weight gradient / input gradient as matmuls, and an MLP 784-512-512-10 at batch 128.
+TRAIN = ("64x3136x1024:NT,3136x1024x64:TN,64x3136x1024:NN,1024x1024x1024:NN,1024x1024x1024:TN,"
+         "1024x1024x1024:NT,128x512x784:NN,128x512x512:NT,512x512x128:TN,784x512x128:TN,"
+         "128x10x512:NN,128x512x10:NT,512x10x128:TN")
 _NP = {"f32": np.float32, "f64": np.float64}
 _CT = {"f32": ctypes.c_float, "f64": ctypes.c_double}
 
@@ -85,13 +90,15 @@ def _fn(engine, dtype: str, cols: bool):
 
 
 def _runner(engine, dtype: str, a: np.ndarray, b: np.ndarray, c: np.ndarray, threads: int):
-    """A no-argument callable computing c = a @ b with ``threads`` column ranges."""
+    """A no-argument callable computing c = a @ b with ``threads`` column ranges (a, b any strided views)."""
     (m, k), n = a.shape, b.shape[1]
     p = ctypes.POINTER(_CT[dtype])
     pa, pb, pc = (x.ctypes.data_as(p) for x in (a, b, c))
+    es = a.itemsize
+    sa0, sa1, sb0, sb1 = a.strides[0] // es, a.strides[1] // es, b.strides[0] // es, b.strides[1] // es
     if threads == 1:
         fn = _fn(engine, dtype, cols=False)
-        return lambda: fn(m, n, k, pa, k, 1, pb, n, 1, pc, n, 0)
+        return lambda: fn(m, n, k, pa, sa0, sa1, pb, sb0, sb1, pc, n, 0)
     fn = _fn(engine, dtype, cols=True)
     # Column ranges on multiples of 64 keep every thread's tiles full.
     bounds = [min(n, (n * t // threads + 63) // 64 * 64) for t in range(threads + 1)]
@@ -99,7 +106,7 @@ def _runner(engine, dtype: str, a: np.ndarray, b: np.ndarray, c: np.ndarray, thr
 
     def run() -> None:
         ts = [
-            threading.Thread(target=fn, args=(m, n, k, pa, k, 1, pb, n, 1, pc, n, 0, bounds[t], bounds[t + 1]))
+            threading.Thread(target=fn, args=(m, n, k, pa, sa0, sa1, pb, sb0, sb1, pc, n, 0, bounds[t], bounds[t + 1]))
             for t in range(threads)
         ]
         for t in ts:
@@ -111,13 +118,15 @@ def _runner(engine, dtype: str, a: np.ndarray, b: np.ndarray, c: np.ndarray, thr
 
 
 def bench(
-    engine, dtype: str, rounds: int, threads: int, sizes: list[tuple[int, int, int]]
+    engine, dtype: str, rounds: int, threads: int, sizes: list[tuple[int, int, int, str]]
 ) -> list[tuple[str, float, float]]:
     rows = []
     rng = np.random.default_rng(0)
-    for m, n, k in sizes:
-        a = rng.standard_normal((m, k)).astype(_NP[dtype])
-        b = rng.standard_normal((k, n)).astype(_NP[dtype])
+    for m, n, k, layout in sizes:
+        # "T" stores the operand transposed (column-major view), as a matmul with transpose_a/b sees it
+        a = rng.standard_normal((k, m) if layout[0] == "T" else (m, k)).astype(_NP[dtype])
+        b = rng.standard_normal((n, k) if layout[1] == "T" else (k, n)).astype(_NP[dtype])
+        a, b = (a.T if layout[0] == "T" else a), (b.T if layout[1] == "T" else b)
         c_x = np.empty((m, n), _NP[dtype])
         c_n = np.empty((m, n), _NP[dtype])
         ours = _runner(engine, dtype, a, b, c_x, threads)
@@ -134,7 +143,7 @@ def bench(
                     fn()
                 out.append((time.perf_counter() - t0) / reps)
         flops = 2.0 * m * n * k
-        rows.append((f"{m}x{n}x{k}", flops / statistics.median(t_ours) / 1e9, flops / statistics.median(t_theirs) / 1e9))
+        rows.append((f"{m}x{n}x{k} {layout}", flops / statistics.median(t_ours) / 1e9, flops / statistics.median(t_theirs) / 1e9))
     return rows
 
 
@@ -143,12 +152,21 @@ def main() -> None:
     ap.add_argument("--dtypes", default="f32,f64")
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--threads", type=int, default=1, help="xlc threads (column ranges); numpy stays as set")
-    ap.add_argument("--sizes", default="", help="e.g. 1024x1024x1024,1000x777x513 (default: the standard set)")
+    ap.add_argument("--sizes", default="", help="MxNxK[:layout],...: e.g. 1024x1024x1024,64x3136x1024:NT; "
+                    "'train' for the shapes of training steps (default: the standard set)")
+    ap.add_argument("--layouts", default="NN", help="layouts for sizes without one, e.g. NN,TN,NT "
+                    "(T: that operand stored transposed)")
     ap.add_argument("--kc", type=int, default=0, help="override KC (tuning)")
     ap.add_argument("--mc", type=int, default=0, help="override MC (tuning)")
     ap.add_argument("--no-compile-times", action="store_true")
     args = ap.parse_args()
-    sizes = [tuple(int(x) for x in s.split("x")) for s in args.sizes.split(",")] if args.sizes else SIZES
+    spec = TRAIN if args.sizes == "train" else args.sizes
+    plain = [s for s in spec.split(",")] if spec else ["x".join(map(str, s)) for s in SIZES]
+    sizes = []
+    for s in plain:
+        dims, _, layout = s.partition(":")
+        m, n, k = (int(x) for x in dims.split("x"))
+        sizes += [(m, n, k, lay) for lay in ([layout] if layout else args.layouts.split(","))]
     llvm.initialize_native_target()
     llvm.initialize_native_asmprinter()
     simd = 16 if "+avx512f" in llvm.get_host_cpu_features().flatten() else 8
@@ -165,9 +183,9 @@ def main() -> None:
     for dt in dtypes:
         print(f"\n{dt}, xlc threads={args.threads}, kc={args.kc or 'default'} mc={args.mc or 'default'}, "
               f"median of {args.rounds} rounds")  # fmt: skip
-        print(f"{'M x N x K':>16} {'xlc GFLOP/s':>12} {'numpy GFLOP/s':>14} {'ratio':>7}")
+        print(f"{'M x N x K layout':>19} {'xlc GFLOP/s':>12} {'numpy GFLOP/s':>14} {'ratio':>7}")
         for size, ours, theirs in bench(engine, dt, args.rounds, args.threads, sizes):
-            print(f"{size:>16} {ours:12.1f} {theirs:14.1f} {ours / theirs:7.3f}")
+            print(f"{size:>19} {ours:12.1f} {theirs:14.1f} {ours / theirs:7.3f}")
 
 
 if __name__ == "__main__":

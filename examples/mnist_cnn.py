@@ -43,9 +43,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="Adam's learning rate; it decays linearly to a tenth over the last half of the steps")
     p.add_argument("--augment", type=int, default=4,
                    help="rotated/scaled/shifted copies of each bundled training digit (ignored with --data)")
-    p.add_argument("--logdir", metavar="DIR", help="write TensorBoard summaries and the graph here")
+    p.add_argument("--logdir", metavar="DIR", default="runs/mnist_cnn",
+                   help="write TensorBoard summaries and the graph here ('' for none)")
     p.add_argument("--summary-every", type=int, default=20, help="steps between summaries")
-    p.add_argument("--checkpoint-dir", metavar="DIR", help="save checkpoints here (at the end and every N steps)")
+    p.add_argument("--checkpoint-dir", metavar="DIR", default="runs/mnist_cnn/checkpoints",
+                   help="save checkpoints here (at the end and every N steps; '' for none)")
     p.add_argument("--checkpoint-every", type=int, default=200, metavar="N", help="steps between checkpoints")
     p.add_argument("--resume", action="store_true", help="restore the latest checkpoint in --checkpoint-dir")
     p.add_argument("--seed", type=int, default=0, help="seed for initial weights, dropout and batch order")

@@ -29,6 +29,7 @@ from xlc.ir.opdef import get_opdef
 from xlc.ir.types import DType, TensorType, as_dtype, string
 from xlc.frontend.tensor_shape import TensorShape, as_shape
 from xlc.frontend.config import canonical_device, merge_device
+from xlc.frontend.context import executing_eagerly, graph_mode
 
 _XLC_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_GRAPH_SEED = 87654321
@@ -68,6 +69,7 @@ class Tensor:
     """
 
     __array_priority__ = 100  # numpy defers `ndarray + Tensor` to Tensor.__radd__
+    is_eager = False  # EagerTensor (xlc.frontend.eager) holds a value instead of an op
 
     def __init__(self, op: Operation, value_index: int, dtype: DType, shape: TensorShape) -> None:
         self._op = op
@@ -383,6 +385,9 @@ class Graph:
 
     @contextlib.contextmanager
     def control_dependencies(self, control_inputs: Sequence[Any] | None) -> Iterator[None]:
+        if executing_eagerly():  # ops run in program order: nothing to order (TF's eager rule)
+            yield
+            return
         frame: list[Operation] | None = None
         if control_inputs is not None:
             frame = []
@@ -426,9 +431,11 @@ class Graph:
     # --- default graph ---------------------------------------------------------------------
     @contextlib.contextmanager
     def as_default(self) -> Iterator[Graph]:
+        """Make this the default graph; ops built inside go into it even when eager is enabled."""
         _graph_stack.append(self)
         try:
-            yield self
+            with graph_mode():
+                yield self
         finally:
             _graph_stack.remove(self) if _graph_stack[-1] is not self else _graph_stack.pop()
 
@@ -523,6 +530,23 @@ def _session_for(graph: Graph, session: Any, what: str) -> Any:
     return session
 
 
+# --- eager execution ---------------------------------------------------------------------------
+class EagerHooks:
+    """What :mod:`xlc.frontend.eager` plugs in here (it sits above this module).
+
+    ``execute(op_type, ir_op, inputs, attrs, name)`` runs an op now and returns an object
+    with ``.outputs``; ``constant(array)`` wraps a numpy value as an eager tensor.
+    """
+
+    execute: Callable[..., Any] | None = None
+    constant: Callable[[np.ndarray], Tensor] | None = None
+
+
+def register_eager_hooks(execute: Callable[..., Any], constant: Callable[[np.ndarray], Tensor]) -> None:
+    EagerHooks.execute = execute
+    EagerHooks.constant = constant
+
+
 # --- converting Python values and building ops ----------------------------------------------
 _conversion_registry: list[tuple[type, Callable[..., Tensor]]] = []
 
@@ -591,6 +615,8 @@ def to_numpy(value: Any, dtype: DType | None = None) -> np.ndarray:
 
 
 def _const_op(arr: np.ndarray, name: str | None) -> Tensor:
+    if executing_eagerly():
+        return EagerHooks.constant(arr)  # type: ignore[misc]
     dt = as_dtype(arr.dtype) if arr.dtype != object else string
     g = get_default_graph()
     op = g.create_op("Const", "constant", [], {"value": arr},
@@ -602,6 +628,8 @@ def convert_to_tensor(value: Any, dtype: Any = None, name: str | None = None, pr
     """A Tensor from a Tensor (dtype-checked), a Variable, or a Python/numpy value (a Const op)."""
     dt = None if dtype is None else as_dtype(dtype)
     if isinstance(value, Tensor):
+        if value.is_eager and not executing_eagerly():  # an eager value used in a graph: a constant
+            value = _const_op(value.numpy(), name)
         if dt is not None and value.dtype is not dt:
             raise ValueError(f"Tensor conversion requested dtype {dt.name} for Tensor with dtype "
                              f"{value.dtype.name}: {value!r}")
@@ -645,9 +673,12 @@ def apply_op(op_type: str, ir_op: str, inputs: Sequence[Any], attrs: Mapping[str
 
     ``op_type`` is the TF name ("Add"), used for naming; ``ir_op`` the IR op ("add").
     A bad combination of inputs raises ShapeError (a ValueError) before anything is added.
+    When executing eagerly the op runs now instead (:mod:`xlc.frontend.eager.execute`).
     """
+    if executing_eagerly():
+        return EagerHooks.execute(op_type, ir_op, inputs, attrs, name)  # type: ignore[misc]
     g = get_default_graph()
-    tensors = [x if isinstance(x, Tensor) else convert_to_tensor(x) for x in inputs]
+    tensors = [x if type(x) is Tensor else convert_to_tensor(x) for x in inputs]
     attrs = dict(attrs or {})
     outputs = _infer(ir_op, tensors, attrs)
     return g.create_op(op_type, ir_op, tensors, attrs, outputs, name, _user_location())
@@ -681,6 +712,8 @@ def constant(value: Any, dtype: Any = None, shape: Any = None, name: str = "Cons
 
 def placeholder(dtype: Any, shape: Any = None, name: str | None = None) -> Tensor:
     """A value fed at run time; ``shape`` None means any shape, a None dim any size."""
+    if executing_eagerly():
+        raise RuntimeError("tf.placeholder() is not compatible with eager execution.")
     dt = as_dtype(dtype)
     sh = as_shape(shape)
     op = get_default_graph().create_op("Placeholder", None, [], {"dtype": dt, "shape": sh}, [(dt, sh)],
@@ -697,7 +730,9 @@ def placeholder_with_default(input: Any, shape: Any, name: str | None = None) ->
     return op.outputs[0]
 
 
-def no_op(name: str | None = None) -> Operation:
+def no_op(name: str | None = None) -> Operation | None:
+    if executing_eagerly():  # nothing to run; TF returns None too
+        return None
     return get_default_graph().create_op("NoOp", None, [], {}, [], name or "NoOp", _user_location())
 
 
@@ -713,6 +748,8 @@ def group(*inputs: Any, name: str | None = None) -> Operation:
             flat.append(x)
 
     walk(inputs)
+    if executing_eagerly():  # every op has already run
+        return None  # type: ignore[return-value]
     with control_dependencies(flat):
         return no_op(name or "group_deps")
 

@@ -60,6 +60,8 @@ def constant_value(tensor: Any) -> np.ndarray | None:
             return np.asarray(tensor)
         except Exception:  # a Variable or another object we cannot see into
             return None
+    if tensor.is_eager:  # an eager tensor's value is always known
+        return np.asarray(tensor.numpy())
     return _evaluate(tensor, {}, 0)
 
 

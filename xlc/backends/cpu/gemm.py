@@ -29,16 +29,26 @@ AOT objects); nothing calls back into Python.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import llvmlite.ir as ir
 
-I1 = ir.IntType(1)
-I8 = ir.IntType(8)
-I32 = ir.IntType(32)
-I64 = ir.IntType(64)
+from xlc.backends.cpu.gemm_ir import (  # noqa: F401  (counted_loop, imin, splat: re-exported)
+    ALIGN as _ALIGN,
+    BYTES as _BYTES,
+    I1,
+    I8,
+    I32,
+    I64,
+    ceil_div as _ceil_div,
+    counted_loop,
+    imin,
+    new_function as _new_function,
+    round_up as _round_up,
+    splat,
+    vector_ptr,
+)
+from xlc.backends.cpu.gemm_pack import define_pack_a, define_pack_b, pack_slack
 
 _SCALARS: dict[str, ir.Type] = {
     "f32": ir.FloatType(),
@@ -48,9 +58,7 @@ _SCALARS: dict[str, ir.Type] = {
     "i8": ir.IntType(8),
     "u8": ir.IntType(8),
 }
-_BYTES = {"f32": 4, "f64": 8, "i32": 4, "i64": 8, "i8": 1, "u8": 1}
 _FMA_FLAGS = ("contract",)
-_ALIGN = 64  # bytes: packed panels are aligned for full-width vector loads
 
 
 @dataclass(frozen=True)
@@ -142,17 +150,6 @@ def _gemm_type(t: ir.Type, with_cols: bool) -> ir.FunctionType:
     return ir.FunctionType(ir.VoidType(), args + ([I64, I64] if with_cols else []))
 
 
-def _new_function(module: ir.Module, name: str, fnty: ir.FunctionType, internal: bool) -> ir.Function:
-    fn = ir.Function(module, fnty, name)
-    fn.attributes.add("nounwind")
-    if internal:
-        fn.linkage = "internal"
-    for arg in fn.args:
-        if isinstance(arg.type, ir.PointerType):
-            arg.add_attribute("noalias")
-    return fn
-
-
 def _define_whole(module: ir.Module, dtype: str, t: ir.Type, cols: ir.Function) -> ir.Function:
     fn = _new_function(module, gemm_name(dtype), _gemm_type(t, False), internal=False)
     b = ir.IRBuilder(fn.append_basic_block("entry"))
@@ -188,58 +185,14 @@ def _aligned(b: ir.IRBuilder, raw: ir.Value, t: ir.Type) -> ir.Value:
     return b.inttoptr(addr, t.as_pointer())
 
 
-# --------------------------------------------------------------------------- IR helpers
-
-
-@contextmanager
-def counted_loop(
-    b: ir.IRBuilder, start: ir.Value, stop: ir.Value, step: ir.Value | None = None, name: str = "i"
-) -> Iterator[ir.Value]:
-    """``for (i = start; i < stop; i += step)``; the body is emitted inside the ``with``.
-
-    Emitted guarded and rotated (test once, then a bottom-tested body) so that the
-    loop is in canonical shape even when no loop-rotation pass runs.
-    """
-    step = step if step is not None else I64(1)
-    pre = b.block
-    body = b.append_basic_block(f"{name}.body")
-    done = b.append_basic_block(f"{name}.done")
-    b.cbranch(b.icmp_signed("<", start, stop), body, done)
-    b.position_at_end(body)
-    idx = b.phi(I64, name)
-    idx.add_incoming(start, pre)
-    yield idx
-    nxt = b.add(idx, step, name=f"{name}.next", flags=["nsw"])
-    idx.add_incoming(nxt, b.block)
-    b.cbranch(b.icmp_signed("<", nxt, stop), body, done)
-    b.position_at_end(done)
-
-
-def imin(b: ir.IRBuilder, x: ir.Value, y: ir.Value) -> ir.Value:
-    """Signed minimum of two i64 values."""
-    return b.select(b.icmp_signed("<", x, y), x, y)
-
-
-def vector_ptr(b: ir.IRBuilder, ptr: ir.Value, lanes: int) -> ir.Value:
-    """``ptr`` (a ``T*``) as a ``<lanes x T>*`` (typed pointers need the cast)."""
-    return b.bitcast(ptr, ir.VectorType(ptr.type.pointee, lanes).as_pointer())
-
-
-def splat(b: ir.IRBuilder, scalar: ir.Value, lanes: int) -> ir.Value:
-    """A vector with ``scalar`` in every lane (LLVM turns this into a broadcast)."""
-    vty = ir.VectorType(scalar.type, lanes)
-    one = b.insert_element(ir.Constant(vty, ir.Undefined), scalar, I32(0))
-    return b.shuffle_vector(one, ir.Constant(vty, ir.Undefined), ir.Constant(ir.VectorType(I32, lanes), [0] * lanes))
-
-
 # --------------------------------------------------------------------------- packed float path
 
 
 def _define_packed_cols(module: ir.Module, dtype: str, t: ir.Type, blk: GemmBlocking) -> ir.Function:
     """The blocked driver: loops jc / pc / ic around packing and the micro-kernel."""
     tile = _define_microkernel(module, dtype, t, blk)
-    pack_a = _define_pack_a(module, dtype, t, blk)
-    pack_b = _define_pack_b(module, dtype, t, blk)
+    pack_a = define_pack_a(module, dtype, t, blk.w, blk.mr)
+    pack_b = define_pack_b(module, dtype, t, blk.w, blk.nr)
     malloc, free = _libc(module)
     fn = _new_function(module, gemm_cols_name(dtype), _gemm_type(t, True), internal=False)
     m, n, k, a, sa0, sa1, bp, sb0, sb1, c, ldc, acc, j0, j1 = fn.args
@@ -272,8 +225,9 @@ def _define_packed_cols(module: ir.Module, dtype: str, t: ir.Type, blk: GemmBloc
     ncb = _round_up(b, imin(b, I64(blk.nc), ncols), blk.nr)
     mcb = _round_up(b, imin(b, mstep, m), blk.mr)
     esz = _BYTES[dtype]
-    raw_b = b.call(malloc, [b.add(b.mul(b.mul(kcb, ncb), I64(esz)), I64(_ALIGN))])
-    raw_a = b.call(malloc, [b.add(b.mul(b.mul(kcb, mcb), I64(esz)), I64(_ALIGN))])
+    slack_a, slack_b = pack_slack(blk.w, blk.mr, blk.nr)
+    raw_b = b.call(malloc, [b.mul(b.add(b.mul(kcb, ncb), I64(slack_b + _ALIGN)), I64(esz))])
+    raw_a = b.call(malloc, [b.mul(b.add(b.mul(kcb, mcb), I64(slack_a + _ALIGN)), I64(esz))])
     buf_b = _aligned(b, raw_b, t)
     buf_a = _aligned(b, raw_a, t)
 
@@ -301,87 +255,6 @@ def _define_packed_cols(module: ir.Module, dtype: str, t: ir.Type, blk: GemmBloc
                         b.call(tile, [kc, a_panel, b_panel, c_tile, ldc, beta, mr, nr])
     b.call(free, [raw_a])
     b.call(free, [raw_b])
-    b.ret_void()
-    return fn
-
-
-def _ceil_div(b: ir.IRBuilder, x: ir.Value, y: ir.Value) -> ir.Value:
-    """ceil(x / y) for x >= 0, y > 0."""
-    return b.sdiv(b.add(x, b.sub(y, I64(1))), y)
-
-
-def _round_up(b: ir.IRBuilder, x: ir.Value, multiple: int) -> ir.Value:
-    return b.mul(_ceil_div(b, x, I64(multiple)), I64(multiple))
-
-
-def _define_pack_b(module: ir.Module, dtype: str, t: ir.Type, blk: GemmBlocking) -> ir.Function:
-    """pack_b(kc, nc, src, sb0, sb1, dst): dst[jr*kc + k*NR + j] = src[k*sb0 + (jr+j)*sb1].
-
-    Panels of NR columns; columns past ``nc`` are zero so the micro-kernel never
-    needs a column mask. Row-major B (sb1 == 1) is copied with vector loads.
-    """
-    p = t.as_pointer()
-    fnty = ir.FunctionType(ir.VoidType(), [I64, I64, p, I64, I64, p])
-    fn = _new_function(module, f"xlc_gemm_{dtype}_pack_b", fnty, internal=True)
-    kc, nc, src, sb0, sb1, dst = fn.args
-    b = ir.IRBuilder(fn.append_basic_block("entry"))
-    nr_full, w = blk.nr, blk.w
-    with counted_loop(b, I64(0), nc, I64(nr_full), name="jr") as jr:
-        nr = imin(b, I64(nr_full), b.sub(nc, jr))
-        panel = b.gep(dst, [b.mul(jr, kc)])
-        s = b.gep(src, [b.mul(jr, sb1)])
-        fast = b.and_(b.icmp_signed("==", nr, I64(nr_full)), b.icmp_signed("==", sb1, I64(1)))
-        with b.if_else(fast, likely=True) as (then, otherwise):
-            with then:
-                with counted_loop(b, I64(0), kc, name="k") as k:
-                    row = b.gep(s, [b.mul(k, sb0)])
-                    out = b.gep(panel, [b.mul(k, I64(nr_full))])
-                    for v in range(nr_full // w):
-                        val = b.load(vector_ptr(b, b.gep(row, [I64(v * w)]), w), align=_BYTES[dtype])
-                        b.store(val, vector_ptr(b, b.gep(out, [I64(v * w)]), w), align=_ALIGN)
-            with otherwise:
-                with counted_loop(b, I64(0), kc, name="k") as k:
-                    row = b.gep(s, [b.mul(k, sb0)])
-                    out = b.gep(panel, [b.mul(k, I64(nr_full))])
-                    with counted_loop(b, I64(0), nr, name="j") as j:
-                        b.store(b.load(b.gep(row, [b.mul(j, sb1)])), b.gep(out, [j]))
-                    with counted_loop(b, nr, I64(nr_full), name="jz") as j:
-                        b.store(ir.Constant(t, 0.0), b.gep(out, [j]))
-    b.ret_void()
-    return fn
-
-
-def _define_pack_a(module: ir.Module, dtype: str, t: ir.Type, blk: GemmBlocking) -> ir.Function:
-    """pack_a(kc, mc, src, sa0, sa1, dst): dst[ir*kc + k*MR + r] = src[(ir+r)*sa0 + k*sa1].
-
-    Panels of MR rows, k-major inside a panel; rows past ``mc`` are zero.
-    """
-    p = t.as_pointer()
-    fnty = ir.FunctionType(ir.VoidType(), [I64, I64, p, I64, I64, p])
-    fn = _new_function(module, f"xlc_gemm_{dtype}_pack_a", fnty, internal=True)
-    kc, mc, src, sa0, sa1, dst = fn.args
-    b = ir.IRBuilder(fn.append_basic_block("entry"))
-    mr_full = blk.mr
-    with counted_loop(b, I64(0), mc, I64(mr_full), name="ir") as ir_:
-        mr = imin(b, I64(mr_full), b.sub(mc, ir_))
-        panel = b.gep(dst, [b.mul(ir_, kc)])
-        s = b.gep(src, [b.mul(ir_, sa0)])
-        with b.if_else(b.icmp_signed("==", mr, I64(mr_full)), likely=True) as (then, otherwise):
-            with then:
-                rows = [b.gep(s, [b.mul(I64(r), sa0)]) for r in range(mr_full)]
-                with counted_loop(b, I64(0), kc, name="k") as k:
-                    off = b.mul(k, sa1)
-                    out = b.gep(panel, [b.mul(k, I64(mr_full))])
-                    for r in range(mr_full):
-                        b.store(b.load(b.gep(rows[r], [off])), b.gep(out, [I64(r)]))
-            with otherwise:
-                with counted_loop(b, I64(0), kc, name="k") as k:
-                    out = b.gep(panel, [b.mul(k, I64(mr_full))])
-                    with counted_loop(b, I64(0), mr, name="r") as r:
-                        val = b.load(b.gep(s, [b.add(b.mul(r, sa0), b.mul(k, sa1))]))
-                        b.store(val, b.gep(out, [r]))
-                    with counted_loop(b, mr, I64(mr_full), name="rz") as r:
-                        b.store(ir.Constant(t, 0.0), b.gep(out, [r]))
     b.ret_void()
     return fn
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from xlc.backends import cpu
 from xlc.errors import InvalidArgumentError, ShapeError
+from xlc.ir.builder import Builder
 from xlc.ir.core import Func, Module, Op, Value
 from xlc.ir.opdef import get_opdef
 from xlc.ir.types import TensorType
@@ -87,12 +88,15 @@ class Executable:
         self.aliases = dict(aliases or {})
         pipeline = DEFAULT_PIPELINE if options.pipeline == "default" else options.pipeline
         module = run_pipeline(Module([func]), pipeline, verify_each=options.verify_each) if pipeline else Module([func])
-        self.func = module[func.name]
+        self.func, self._consts = hoist_constants(module[func.name])
+        for c in self._consts:
+            c.setflags(write=False)
         self.source = func
         self.native = cpu.compile_native(self.func, self.aliases, ARRAY_DATA_OFFSET)
         self.layout = self.native.layout
         self._entry = _ENTRY_TYPE(self.native.address)
-        self._arg_dtypes = [a.dtype.np_dtype for a in self.func.args]
+        self._num_user_in = len(self.func.args) - len(self._consts)
+        self._arg_dtypes = [a.dtype.np_dtype for a in self.func.args[:self._num_user_in]]
         self._out_dtypes = [v.dtype.np_dtype for v in self.func.outputs]
         self._num_in = len(self.func.args)
         self._num_out = len(self.func.outputs)
@@ -103,9 +107,12 @@ class Executable:
         self._ids = cpu.number_values(self.func)
 
     def run(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
-        if len(inputs) != self._num_in:
-            raise InvalidArgumentError(None, None, f"@{self.func.name} takes {self._num_in} inputs, got {len(inputs)}")
+        if len(inputs) != self._num_user_in:
+            raise InvalidArgumentError(None, None, f"@{self.func.name} takes {self._num_user_in} inputs, "
+                                                   f"got {len(inputs)}")
         arrays = [np.asarray(x, dtype=dt, order="C") for x, dt in zip(inputs, self._arg_dtypes)]
+        if self._consts:
+            arrays += self._consts
         key = tuple(a.shape for a in arrays)
         plan = self._plans.get(key)
         if plan is None:
@@ -199,6 +206,35 @@ class Executable:
         if code == cpu.ERR_INT_DIV_ZERO:
             return InvalidArgumentError(None, op, f"Integer division by zero{where}")
         return InvalidArgumentError(None, op, f"compiled code failed with error code {code}{where}")
+
+
+HOIST_ELEMENTS = 4096  # constants at least this big are passed at run time, not compiled in
+
+
+def hoist_constants(func: Func, min_elements: int = HOIST_ELEMENTS) -> tuple[Func, list[np.ndarray]]:
+    """``func`` with its big constants turned into extra trailing arguments, and their values.
+
+    In-process code gets weights by pointer: printing megabytes of constants into LLVM IR text
+    and parsing them back costs seconds, and the object cache would hold a copy of every one.
+    (Ahead-of-time objects embed them instead: they must stand alone.)
+    """
+    big = [op for op in func.body.ops if op.name == "constant" and op.attrs["value"].size >= min_elements
+           and op.attrs["value"].dtype != object]
+    if not big:
+        return func, []
+    new = Func(func.name, [*func.arg_types, *(op.result.type for op in big)],
+               arg_names=[*(a.name_hint for a in func.args), *(f"const{k}" for k in range(len(big)))])
+    mapping: dict[Value, Value] = dict(zip(func.args, new.args))
+    for op, arg in zip(big, new.args[len(func.args):]):
+        mapping[op.result] = arg
+    b = Builder(new.body)
+    for op in func.body.ops:
+        if op in big:
+            continue
+        clone = b.create(op.name, [mapping[v] for v in op.operands], op.attrs, op.result_types, loc=op.loc)
+        mapping.update(zip(op.results, clone.results))
+    new.result_types = func.result_types
+    return new, [np.ascontiguousarray(op.attrs["value"]) for op in big]
 
 
 def compile_func(func: Func, options: CompileOptions | None = None,

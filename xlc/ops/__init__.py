@@ -11,6 +11,7 @@ from xlc.ops import (  # noqa: F401  (registration side effects)
     elementwise,
     grad_ops,
     gradients,
+    gradients_shape,
     indexing,
     linalg,
     nn,

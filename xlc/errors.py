@@ -107,4 +107,9 @@ class CompileError(XlcError):
 
 
 class DTypeError(XlcError, TypeError):
-    """Operands of dtypes an op cannot combine, or a value that cannot be a tensor (TF raises TypeError)."""
+    """A value of the wrong type or dtype: operands an op cannot combine, a value that cannot be a
+    tensor (TF raises TypeError)."""
+
+
+class UsageError(XlcError, ValueError):
+    """An argument with an invalid value: an unknown name, a bad option (TF raises ValueError)."""

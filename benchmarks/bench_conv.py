@@ -1,9 +1,11 @@
-"""conv2d and its backward ops (xlc, compiled) against PyTorch on the MNIST CNN's shapes.
+"""conv2d, its backward ops and max_pool_grad (xlc, compiled) against PyTorch on the MNIST CNN's shapes.
 
 The CNN of the training demo: conv 5x5 1->32 and conv 5x5 32->64 (SAME, stride 1) on a
 batch of 64, 2x2 max pooling.  For each op, xlc's compiled function and PyTorch's
-(``torch.nn.functional.conv2d`` / ``aten.convolution_backward`` in NCHW, its native
-layout) are timed in one process, alternating round by round; medians are reported.
+(``torch.nn.functional.conv2d`` / ``aten.convolution_backward`` /
+``aten.max_pool2d_with_indices_backward`` in NCHW, its native layout; the pooling indices
+are computed once, outside the timing) are timed in one process, alternating round by round;
+medians are reported.
 Both sides use the same number of threads (``--threads``, default: all CPUs)::
 
     PYTHONPATH=. python benchmarks/bench_conv.py [--rounds 9] [--threads 2]
@@ -86,7 +88,31 @@ def workloads(rng: np.random.Generator) -> list[Workload]:
             din.runners["torch"] = lambda: t_bwd([True, False, False])
             dfl.runners["torch"] = lambda: t_bwd([False, True, False])
         out += [fwd, din, dfl]
+    for xs in ((64, 28, 28, 32), (64, 14, 14, 64)):
+        out.append(_pool_grad_workload(rng, xs))
     return out
+
+
+def _pool_grad_workload(rng: np.random.Generator, xs: tuple[int, ...]) -> Workload:
+    x = rng.standard_normal(xs).astype(np.float32)
+    dy = rng.standard_normal((xs[0], xs[1] // 2, xs[2] // 2, xs[3])).astype(np.float32)
+    w = Workload(f"max_pool_grad 2x2 {xs[1]}x{xs[2]}x{xs[3]}")
+    attrs = {"ksize": (2, 2), "strides": (2, 2), "padding": "SAME"}
+    f = Func("bench", [TensorType((None,) + a.shape[1:], float32) for a in (x, dy)])
+    b = Builder(f.body)
+    b.ret(b.emit("max_pool_grad", *f.args, **attrs))
+    exe = compile_func(f)
+    w.runners["xlc"] = lambda: exe.run([x, dy])
+    if torch is not None:
+        tx = torch.tensor(x).permute(0, 3, 1, 2).contiguous()
+        tdy = torch.tensor(dy).permute(0, 3, 1, 2).contiguous()
+        _, idx = torch.nn.functional.max_pool2d(tx, 2, return_indices=True)
+
+        def t_pool_grad() -> object:
+            return torch.ops.aten.max_pool2d_with_indices_backward(tdy, tx, [2, 2], [2, 2], [0, 0], [1, 1], False, idx)
+
+        w.runners["torch"] = t_pool_grad
+    return w
 
 
 _KEEP_MAPPED = {"MALLOC_TRIM_THRESHOLD_": "4000000000", "MALLOC_MMAP_THRESHOLD_": "4000000000"}

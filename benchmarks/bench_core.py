@@ -6,6 +6,7 @@ Workloads (float32, random normal data, identical inputs for every framework):
   mlp-b1   MLP forward 784-512-512-10 (ReLU) at batch 1
   mlp-b128 the same at batch 128
   run      Session.run(a+b) on two fed scalars: the per-run overhead
+  eager-add, eager-matmul   one eager op (2x2 add, 10x10 matmul): eager per-op overhead
 
 Run:  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_core.py [--quick] [--only NAME]
 Prints one table per workload: median per call and time relative to xlc (> 1: xlc is faster).
@@ -202,12 +203,42 @@ def run_overhead() -> Workload:
     return w
 
 
+def eager_op(kind: str) -> Workload:
+    """Per-op overhead of eager execution: one tiny op, its result a new tensor (xlc eager stays on after)."""
+    xlc.enable_eager_execution()  # graph workloads build inside Graph.as_default(), which stays graph mode
+    if kind == "add":
+        w = Workload("eager a + b, 2x2 float32 (per-op overhead)", "us")
+        x, y = RNG.standard_normal((2, 2)).astype(np.float32), RNG.standard_normal((2, 2)).astype(np.float32)
+
+        def op(p, q):
+            return p + q
+    else:
+        w = Workload("eager matmul, 10x10 float32 (per-op overhead)", "us")
+        x, y = RNG.standard_normal((10, 10)).astype(np.float32), RNG.standard_normal((10, 10)).astype(np.float32)
+
+        def op(p, q):
+            return p @ q
+    xa, xb = xlc.constant(x), xlc.constant(y)
+    w.runners["xlc"] = lambda: op(xa, xb)
+    w.runners["numpy"] = lambda: op(x, y)
+    if torch is not None:
+        ta, tb = torch.from_numpy(x), torch.from_numpy(y)
+        w.runners["torch eager"] = lambda: op(ta, tb)
+    if tf is not None:
+        fa, fb = tf.constant(x), tf.constant(y)
+        w.runners["TF2 eager"] = lambda: op(fa, fb)
+    _close(w.name, {k: np.asarray(f()) for k, f in w.runners.items()}, rtol=1e-4)
+    return w
+
+
 WORKLOADS = {
     "fused": lambda q: fused(1 << (20 if q else 24)),
     "matmul": lambda q: matmul(256 if q else 1024),
     "mlp-b1": lambda q: mlp(1),
     "mlp-b128": lambda q: mlp(128),
     "run": lambda q: run_overhead(),
+    "eager-add": lambda q: eager_op("add"),
+    "eager-matmul": lambda q: eager_op("matmul"),
 }
 
 

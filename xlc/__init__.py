@@ -27,6 +27,8 @@ from xlc.frontend import summary, train
 from xlc.frontend import layers
 from xlc.frontend.array_ops import *  # noqa: F401,F403
 from xlc.frontend.config import ConfigProto, GPUOptions, GraphOptions, OptimizerOptions, RunMetadata, RunOptions
+from xlc.frontend.function import function, jit
+from xlc.frontend.function_spec import TensorSpec
 from xlc.frontend.gradients import gradients, stop_gradient
 from xlc.frontend.graph import (
     Graph,
@@ -85,6 +87,15 @@ from xlc.frontend.variables import (
     variable_scope,
     variables_initializer,
 )
+
+# eager execution (importing xlc.frontend.eager.variables plugs eager dispatch and variables in)
+from xlc.frontend.context import enable_eager_execution, executing_eagerly
+from xlc.frontend.eager import execute as _eager_execute  # noqa: F401  (registers the dispatch)
+from xlc.frontend.eager import variables as _eager_variables  # noqa: F401  (registers EagerVariable)
+from xlc.frontend.eager.custom_gradient import custom_gradient
+from xlc.frontend.eager.tape import GradientTape
+from xlc import contrib
+from xlc import eager
 
 __version__ = "0.1.0"
 

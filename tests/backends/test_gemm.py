@@ -125,11 +125,20 @@ def _reference(a: np.ndarray, b: np.ndarray, c0: np.ndarray, accumulate: int, dt
     return prod.astype(_NP[dtype])
 
 
-def _check(fn, dtype: str, m: int, n: int, k: int, *, accumulate: int = 0, trans_a: bool = False,
-           trans_b: bool = False, ld_pad: int = 3, seed: int = 0) -> None:  # fmt: skip
+def _operand(rng: np.random.Generator, rows: int, cols: int, dtype: str, layout: str) -> np.ndarray:
+    """A rows x cols view: "N" row-major, "T" a transposed row-major array, "S" strided both ways."""
+    if layout == "T":
+        return _rand(rng, (cols, rows), dtype).T
+    if layout == "S":
+        return _rand(rng, (2 * rows + 1, 3 * cols + 1), dtype)[1 : 2 * rows : 2, 0 : 3 * cols : 3]
+    return _rand(rng, (rows, cols), dtype)
+
+
+def _check(fn, dtype: str, m: int, n: int, k: int, *, accumulate: int = 0, trans_a: bool | str = False,
+           trans_b: bool | str = False, ld_pad: int = 3, seed: int = 0) -> None:  # fmt: skip
     rng = np.random.default_rng(seed + 1000 * m + 100 * n + k)
-    a = _rand(rng, (k, m), dtype).T if trans_a else _rand(rng, (m, k), dtype)
-    b = _rand(rng, (n, k), dtype).T if trans_b else _rand(rng, (k, n), dtype)
+    a = _operand(rng, m, k, dtype, trans_a if isinstance(trans_a, str) else "NT"[trans_a])
+    b = _operand(rng, k, n, dtype, trans_b if isinstance(trans_b, str) else "NT"[trans_b])
     big = _rand(rng, (m, n + ld_pad), dtype)
     if not accumulate and dtype in ("f32", "f64"):
         big[:, :n] = np.nan  # with accumulate=0 the old C must never be read into the sum
@@ -220,3 +229,84 @@ def test_idempotent_and_errors() -> None:
     with pytest.raises(ValueError, match="unsupported dtype"):
         define_gemm(module, "f16", 16)
     llvm.parse_assembly(str(module)).verify()
+
+
+# Sizes around every vector and tile boundary (W = 16 f32 lanes, MR = 6, NR = 32 on AVX-512;
+# W = 8, NR = 16 for f64): K = W-1, W, W+1 exercise the masked k steps of the packing, N <= W the
+# narrow micro-kernel reading A in place, partial panels the element-wise packing paths.
+EDGE_SIZES = [(1, 1, 1), (6, 32, 16), (5, 16, 17), (7, 17, 15), (12, 64, 33), (13, 47, 40), (7, 10, 100),
+              (100, 3, 50), (31, 33, 8), (6, 31, 2), (19, 16, 64), (0, 10, 5), (10, 0, 5)]  # fmt: skip
+LAYOUTS = [("N", "N"), ("T", "N"), ("N", "T"), ("T", "T"), ("S", "N"), ("N", "S"), ("S", "T"), ("T", "S")]
+
+
+@pytest.mark.parametrize("dtype", ["f32", "f64"])
+@pytest.mark.parametrize("layout_a,layout_b", LAYOUTS)
+def test_packing_paths(host: _Jit, dtype: str, layout_a: str, layout_b: str) -> None:
+    """Every operand layout (row-major, transposed, strided) at edge sizes, with and without accumulate."""
+    for i, (m, n, k) in enumerate(EDGE_SIZES):
+        _check(host.gemm(dtype), dtype, m, n, k, accumulate=i % 2, trans_a=layout_a, trans_b=layout_b)
+
+
+@pytest.mark.parametrize("layout_a,layout_b", LAYOUTS[:4])
+def test_packing_paths_many_blocks(tiny_blocks: _Jit, layout_a: str, layout_b: str) -> None:
+    """KC < W (every k step masked), several row blocks (B packed in the first, reused by the others)."""
+    for m, n, k in [(29, 130, 33), (25, 10, 20), (11, 45, 7)]:
+        _check(tiny_blocks.gemm("f32"), "f32", m, n, k, accumulate=1, trans_a=layout_a, trans_b=layout_b)
+
+
+@pytest.mark.parametrize("dtype", ["f32", "f64"])
+@pytest.mark.parametrize("layout_a,layout_b", LAYOUTS[:4])
+def test_packing_paths_avx2(avx2_width: _Jit, dtype: str, layout_a: str, layout_b: str) -> None:
+    for m, n, k in [(7, 9, 9), (13, 8, 17), (20, 17, 40), (6, 50, 7)]:
+        _check(avx2_width.gemm(dtype), dtype, m, n, k, trans_a=layout_a, trans_b=layout_b)
+
+
+@pytest.mark.parametrize("dtype", ["f32", "f64"])
+def test_transposed_large(host: _Jit, dtype: str) -> None:
+    """Shapes of a training step's gradients: several KC blocks, full and partial panels."""
+    for m, n, k, ta, tb in [(64, 300, 1030, False, True), (301, 70, 64, True, False), (130, 10, 600, True, False),
+                            (128, 10, 512, False, False), (128, 520, 10, False, True)]:  # fmt: skip
+        _check(host.gemm(dtype), dtype, m, n, k, trans_a=ta, trans_b=tb)
+
+
+@pytest.mark.parametrize("m,n,k,ta,tb", [(300, 10, 64, False, False), (70, 10, 300, True, False),
+                                         (64, 500, 80, False, True), (40, 33, 600, True, True),
+                                         (3, 7, 5, False, True), (2, 200, 300, False, False)])  # fmt: skip
+def test_matmul_op_threads(m: int, n: int, k: int, ta: bool, tb: bool) -> None:
+    """The matmul kernel splits C over the threads by rows (N < M) or by columns; both give the product."""
+    import xlc.ops  # noqa: F401
+    from xlc.ir.builder import Builder
+    from xlc.ir.core import Func
+    from xlc.ir.types import TensorType, float32
+    from xlc.runtime import compile_func
+
+    rng = np.random.default_rng(m + n + k)
+    sa, sb = ((k, m) if ta else (m, k)), ((n, k) if tb else (k, n))
+    f = Func("mm", [TensorType(sa, float32), TensorType(sb, float32)])
+    bld = Builder(f.body)
+    bld.ret(*bld.create("matmul", list(f.args), {"transpose_a": ta, "transpose_b": tb}).results)
+    x, y = rng.standard_normal(sa).astype(np.float32), rng.standard_normal(sb).astype(np.float32)
+    got = compile_func(f).run([x, y])[0]
+    want = (x.T if ta else x).astype(np.float64) @ (y.T if tb else y).astype(np.float64)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-5 * k)
+
+
+@pytest.mark.parametrize("dtype", ["f32", "f64"])
+@pytest.mark.parametrize("m", [1, 2, 3, 4, 5])
+def test_few_rows_times_transposed(host: _Jit, dtype: str, m: int) -> None:
+    """1-4 rows of A times B^T take the dot-product path (k: full vectors, a masked tail, or both)."""
+    for i, (n, k) in enumerate([(1, 1), (7, 15), (33, 16), (5, 17), (20, 64), (3, 100), (40, 130)]):
+        _check(host.gemm(dtype), dtype, m, n, k, accumulate=i % 2, trans_b=True)
+        _check(host.gemm(dtype, cols=False), dtype, m, n, k, trans_a="N", trans_b="T", ld_pad=0)
+
+
+def test_few_rows_column_range(host: _Jit) -> None:
+    """The dot-product path honours j0..j1 of the column-range entry point."""
+    rng = np.random.default_rng(5)
+    a, b = _rand(rng, (3, 37), "f32"), _rand(rng, (50, 37), "f32").T
+    c = _rand(rng, (3, 50), "f32")
+    before = c.copy()
+    _call(host.gemm("f32", cols=True), a, b, c, 0, "f32", 11, 29)
+    np.testing.assert_allclose(c[:, 11:29], (a @ b)[:, 11:29], rtol=0, atol=1e-5)
+    np.testing.assert_array_equal(c[:, :11], before[:, :11])
+    np.testing.assert_array_equal(c[:, 29:], before[:, 29:])

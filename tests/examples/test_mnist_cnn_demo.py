@@ -41,6 +41,6 @@ def test_demo_trains_checkpoints_logs_and_resumes(tmp_path):
 
 
 def test_demo_rejects_resume_without_checkpoint_dir():
-    proc = subprocess.run([sys.executable, SCRIPT, "--resume"], capture_output=True, text=True, timeout=120,
-                          cwd=ROOT)
+    proc = subprocess.run([sys.executable, SCRIPT, "--resume", "--checkpoint-dir", ""], capture_output=True,
+                          text=True, timeout=120, cwd=ROOT)
     assert proc.returncode == 2 and "--resume needs --checkpoint-dir" in proc.stderr

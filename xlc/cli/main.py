@@ -5,7 +5,8 @@
     xlc opt FILE.xir [--passes P] [--verify-each] [-o OUT]        IR after a pass pipeline
     xlc compile FILE.xir --emit {ir,llvm,asm,obj} [--func F] [-o OUT]
     xlc run FILE.xir [--func F] --input NAME=PATH.npy ... [--output-dir DIR]
-    xlc dump SCRIPT.py [--passes P] [-o OUT]                      IR of the graph a script builds
+    xlc dump SCRIPT.py [--passes P] [-o OUT]                      IR of the graph a script builds,
+                                                                  then of each xlc.function it traced
     xlc passes                                                    the registered passes
     xlc --version
 
@@ -32,6 +33,7 @@ import numpy as np
 import xlc
 from xlc.backends import cpu
 from xlc.errors import XlcError
+from xlc.frontend.function import record_traces
 from xlc.frontend.graph import get_default_graph, reset_default_graph
 from xlc.frontend.lowering import graph_to_module
 from xlc.ir.core import Func, Module
@@ -212,7 +214,7 @@ def cmd_dump(args: argparse.Namespace) -> None:
     sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
     try:
         # The script's own prints go to stderr, so stdout carries only the IR.
-        with contextlib.redirect_stdout(sys.stderr):
+        with contextlib.redirect_stdout(sys.stderr), record_traces() as traces:
             runpy.run_path(script, run_name="__main__")
     except SystemExit as e:
         if e.code not in (None, 0):
@@ -223,8 +225,14 @@ def cmd_dump(args: argparse.Namespace) -> None:
         raise _script_error(script, e) from None
     finally:
         sys.path.pop(0)
-    module = run_pipeline(graph_to_module(get_default_graph()), args.passes, verify_each=args.verify_each)
-    write_output(print_module(module), args.output)
+    graph = get_default_graph()
+    texts = []
+    if graph.get_operations() or not traces:
+        texts.append(print_module(run_pipeline(graph_to_module(graph), args.passes, verify_each=args.verify_each)))
+    for concrete in traces:  # each trace of an xlc.function, as it was lowered (then --passes)
+        module = run_pipeline(Module([concrete.func]), args.passes, verify_each=args.verify_each)
+        texts.append(f"// xlc.function {concrete.name} ({concrete.description})\n" + print_module(module))
+    write_output("\n\n".join(t.rstrip("\n") for t in texts), args.output)
 
 
 def cmd_passes(args: argparse.Namespace) -> None:
@@ -270,7 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-dir", help="save out0.npy, out1.npy, ... here instead of printing")
     p.set_defaults(fn=cmd_run)
 
-    p = sub.add_parser("dump", help="print the IR of the graph a Python script builds")
+    p = sub.add_parser("dump", help="print the IR of the graph a Python script builds and of the "
+                                    "xlc.functions it traces")
     p.add_argument("script", metavar="SCRIPT.py")
     pipeline_opts(p, "")
     p.set_defaults(fn=cmd_dump)

@@ -83,7 +83,7 @@ class GraphTensorArgument(Exception):
 def _tensor_value(x: Tensor) -> np.ndarray:
     """An eager tensor's value; a graph Tensor raises GraphTensorArgument."""
     if getattr(x, "is_eager", False):
-        return np.asarray(x.numpy())
+        return np.asarray(x)  # its array, not a copy
     raise GraphTensorArgument
 
 
@@ -109,6 +109,9 @@ def call_key(x: Any, tensors: list[np.ndarray], pinned: list[Any]) -> Any:
         arr = _tensor_value(x)
         tensors.append(arr)
         return (arr.dtype, arr.shape)
+    if t is TensorSpec:  # get_concrete_function(TensorSpec(...)): a trace for that spec
+        tensors.append(x)
+        return (x.dtype.np_dtype, None if x.shape.ndims is None else tuple(x.shape.as_list()))
     if isinstance(x, tuple) and hasattr(x, "_fields"):  # namedtuple
         return (t, tuple([call_key(v, tensors, pinned) for v in x]))
     try:
@@ -129,7 +132,7 @@ def _sorted_keys(d: dict[Any, Any]) -> list[Any]:
 def substitute(x: Any, leaves: Iterator[Any]) -> Any:
     """``x`` with its tensor leaves replaced, in :func:`call_key`'s order, by ``next(leaves)``."""
     t = type(x)
-    if t is np.ndarray or isinstance(x, (np.generic, Tensor)):
+    if t is np.ndarray or isinstance(x, (np.generic, Tensor, TensorSpec)):
         return next(leaves)
     if t is tuple or t is list:
         return t(substitute(v, leaves) for v in x)
@@ -144,16 +147,16 @@ def substitute(x: Any, leaves: Iterator[Any]) -> Any:
 
 
 def leaf_paths(x: Any, prefix: str, out: list[str]) -> None:
-    """Names of ``x``'s tensor leaves in :func:`call_key`'s order: ``x``, ``xs[1]``, ``d['a']``."""
+    """Names of ``x``'s tensor leaves in :func:`call_key`'s order: ``x``, ``xs_1``, ``d_a``."""
     t = type(x)
-    if t is np.ndarray or isinstance(x, (np.generic, Tensor)):
+    if t is np.ndarray or isinstance(x, (np.generic, Tensor, TensorSpec)):
         out.append(prefix)
     elif t is tuple or t is list or (isinstance(x, tuple) and hasattr(x, "_fields")):
         for i, v in enumerate(x):
-            leaf_paths(v, f"{prefix}[{i}]", out)
+            leaf_paths(v, f"{prefix}_{i}", out)
     elif t is dict:
         for k in _sorted_keys(x):
-            leaf_paths(x[k], f"{prefix}[{k!r}]", out)
+            leaf_paths(x[k], f"{prefix}_{k}", out)
 
 
 def match_signature(args: Sequence[Any], specs: Sequence[Any], where: str) -> tuple[list[np.ndarray],
@@ -178,9 +181,10 @@ def match_signature(args: Sequence[Any], specs: Sequence[Any], where: str) -> tu
                                                            f"{e}") from None
             want = spec.dtype.np_dtype
             if arr.dtype != want:
+                # Python values convert (TF's rule); arrays only within their kind (float64 -> float32)
                 python_value = isinstance(x, (bool, int, float, list, tuple))
-                if not (python_value or np.can_cast(arr.dtype, want, "same_kind")) or (
-                        arr.dtype.kind in "fc" and not spec.dtype.is_floating):
+                same_kind = arr.dtype.kind == want.kind or {arr.dtype.kind, want.kind} <= {"i", "u"}
+                if not (python_value or same_kind) or (arr.dtype.kind == "f" and want.kind != "f"):
                     raise InvalidArgumentError(None, None, f"{where}: argument {path} has dtype {arr.dtype}, "
                                                            f"which does not match {spec}")
                 arr = arr.astype(want)
@@ -218,7 +222,8 @@ def describe_key(key: Any) -> str:
     """A call key as people read it: ``float32[128,784], 0.5``."""
     t = key[0] if isinstance(key, tuple) and key else None
     if isinstance(t, np.dtype):
-        return f"{as_dtype(t).name}[{','.join(str(d) for d in key[1])}]"
+        dims = "*" if key[1] is None else ",".join("?" if d is None else str(d) for d in key[1])
+        return f"{as_dtype(t).name}[{dims}]"
     if t is dict:
         return "{" + ", ".join(f"{k!r}: {describe_key(v)}" for k, v in key[1]) + "}"
     if isinstance(t, str):  # ("id", type, id)

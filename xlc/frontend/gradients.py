@@ -22,6 +22,7 @@ from xlc.errors import ShapeError
 from xlc.ir.opdef import get_opdef
 from xlc.ir.types import TensorType
 from xlc.ops.grad_api import NoGradientError, as_array
+from xlc.frontend.context import executing_eagerly
 from xlc.frontend.graph import Operation, Tensor, apply_op, constant, convert_to_tensor, get_default_graph
 
 # TF's op type names for the IR ops gradient rules emit (others are CamelCased: reduce_to_like ->
@@ -78,6 +79,20 @@ class _GraphGradOp:
         self.outputs = op.outputs
 
 
+class CustomGradient:
+    """A per-call gradient override (``xlc.custom_gradient`` in graph mode).
+
+    ``outputs`` are Identity tensors whose ops carry this object (``op._custom_gradient``);
+    differentiating through them calls ``grad_fn(*d_outputs)`` for the gradients of
+    ``inputs``, and nothing flows into the ops between the inputs and the outputs.
+    """
+
+    def __init__(self, inputs: Sequence[Tensor], outputs: Sequence[Tensor], grad_fn: Any) -> None:
+        self.inputs = list(inputs)
+        self.outputs = list(outputs)
+        self.grad_fn = grad_fn
+
+
 def _carries(t: Tensor) -> bool:
     return t.dtype.is_floating
 
@@ -123,6 +138,9 @@ def gradients(ys: Any, xs: Any, grad_ys: Any = None, name: str = "gradients", co
     Raises ``LookupError`` (:class:`NoGradientError`) naming an op on such a path that has
     no gradient rule.
     """
+    if executing_eagerly():
+        raise RuntimeError("tf.gradients is not supported when eager execution is enabled. Use tf.GradientTape "
+                           "instead.")
     ys_t = [convert_to_tensor(y) for y in _flatten(ys)]
     xs_t = [convert_to_tensor(x) for x in _flatten(xs)]
     gys = [None] * len(ys_t) if grad_ys is None else _flatten(grad_ys)
@@ -141,13 +159,28 @@ def gradients(ys: Any, xs: Any, grad_ys: Any = None, name: str = "gradients", co
             else:
                 seed = convert_to_tensor(gy, dtype=y.dtype)
             grads.setdefault(y, []).append(seed)
+        done: set[int] = set()  # custom gradients applied (one call covers all its outputs)
         for op in reversed(_between(ys_t, xs_t, stops)):
-            # a stop tensor's gradient is kept (it may be an x) but not passed on to its producer
-            out_grads = [_sum(ctx, grads.get(t)) if _carries(t) and t not in stops else None for t in op.outputs]
-            if all(d is None for d in out_grads):
-                continue
-            in_grads = _op_grads(ctx, g, op, out_grads)
-            for t, d in zip(op.inputs, in_grads):
+            custom = getattr(op, "_custom_gradient", None)
+            inputs = op.inputs
+            if custom is not None:
+                if id(custom) in done:
+                    continue
+                done.add(id(custom))
+                out_grads = [_sum(ctx, grads.get(t)) if t not in stops else None for t in custom.outputs]
+                if all(d is None for d in out_grads):
+                    continue
+                with g.name_scope(f"{op.name}_grad"):
+                    dys = [d if d is not None else ctx.emit("zeros_like", t) for d, t in zip(out_grads, custom.outputs)]
+                    in_grads = [None if d is None else convert_to_tensor(d) for d in custom.grad_fn(*dys)]
+                inputs = tuple(custom.inputs)
+            else:
+                # a stop tensor's gradient is kept (it may be an x) but not passed on to its producer
+                out_grads = [_sum(ctx, grads.get(t)) if _carries(t) and t not in stops else None for t in op.outputs]
+                if all(d is None for d in out_grads):
+                    continue
+                in_grads = _op_grads(ctx, g, op, out_grads)
+            for t, d in zip(inputs, in_grads):
                 if d is not None and _carries(t):
                     grads.setdefault(t, []).append(d)
         return [_sum(ctx, grads.get(x)) for x in xs_t]
@@ -193,4 +226,4 @@ def stop_gradient(input: Any, name: str | None = None) -> Tensor:  # noqa: A002
     return apply_op("StopGradient", "stop_gradient", [x], name=name or "StopGradient").outputs[0]
 
 
-__all__ = ["gradients", "stop_gradient"]
+__all__ = ["CustomGradient", "gradients", "stop_gradient"]

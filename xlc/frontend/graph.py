@@ -629,7 +629,7 @@ def convert_to_tensor(value: Any, dtype: Any = None, name: str | None = None, pr
     dt = None if dtype is None else as_dtype(dtype)
     if isinstance(value, Tensor):
         if value.is_eager and not executing_eagerly():  # an eager value used in a graph: a constant
-            value = _const_op(value.numpy(), name)
+            value = _const_op(np.asarray(value.numpy()), name)  # numpy() of a 0-d tensor is a scalar
         if dt is not None and value.dtype is not dt:
             raise ValueError(f"Tensor conversion requested dtype {dt.name} for Tensor with dtype "
                              f"{value.dtype.name}: {value!r}")

@@ -73,7 +73,8 @@ def _apply1(op_type: str, ir_op: str, inputs: Sequence[Tensor], attrs: dict[str,
 
 
 def _binary(op_type: str, ir_op: str, x: Any, y: Any, name: str | None) -> Tensor:
-    x, y = _pair(x, y, op_type)
+    if not (type(x) is type(y) and isinstance(x, Tensor) and x.dtype is y.dtype):  # else already a pair
+        x, y = _pair(x, y, op_type)
     return _apply1(op_type, ir_op, [x, y], name=name)
 
 
@@ -371,7 +372,8 @@ def matmul(a: Any, b: Any, transpose_a: bool = False, transpose_b: bool = False,
         raise ShapeError("Only one of transpose_a and adjoint_a can be True.")
     if transpose_b and adjoint_b:
         raise ShapeError("Only one of transpose_b and adjoint_b can be True.")
-    a, b = _pair(a, b, "MatMul")
+    if not (type(a) is type(b) and isinstance(a, Tensor) and a.dtype is b.dtype):  # else already a pair
+        a, b = _pair(a, b, "MatMul")
     op_type = "MatMul" if rank_of(a) == 2 and rank_of(b) == 2 else "BatchMatMulV2"
     attrs = {"transpose_a": bool(transpose_a or adjoint_a), "transpose_b": bool(transpose_b or adjoint_b)}
     return _apply1(op_type, "matmul", [a, b], attrs, name=name)

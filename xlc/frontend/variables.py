@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from xlc.ir.types import DType, as_dtype, float32
 from xlc.frontend import initializers as init_ops
+from xlc.frontend.context import executing_eagerly
 from xlc.frontend.graph import (
     Graph,
     GraphKeys,
@@ -32,7 +33,18 @@ AUTO_REUSE = "AUTO_REUSE"
 
 
 class Variable:
-    """A TF1 variable.  Operators and tensor functions see its current value."""
+    """A TF1 variable.  Operators and tensor functions see its current value.
+
+    Made while executing eagerly, a Variable is the eager variable class registered by
+    :mod:`xlc.frontend.eager.variables` (it holds its value; assignments happen at once).
+    """
+
+    _eager_class: type | None = None  # set by xlc.frontend.eager.variables
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Variable:
+        if cls is Variable and Variable._eager_class is not None and executing_eagerly():
+            return object.__new__(Variable._eager_class)
+        return object.__new__(cls)
 
     def __init__(self, initial_value: Any = None, trainable: bool = True, collections: Sequence[str] | None = None,
                  validate_shape: bool = True, caching_device: Any = None, name: str | None = None,

@@ -8,6 +8,7 @@ gives its block back to the pool, still mapped, for the next run to reuse.
 
 from __future__ import annotations
 
+import math
 import threading
 from typing import Any
 
@@ -49,7 +50,7 @@ class BufferPool:
 
     def empty(self, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
         dt = np.dtype(dtype)
-        nbytes = int(np.prod(shape, dtype=np.int64)) * dt.itemsize
+        nbytes = math.prod(shape) * dt.itemsize  # math.prod: np.prod costs microseconds per call
         if nbytes < MIN_BYTES or dt.hasobject:
             return np.empty(shape, dt)
         size = -(-nbytes // 65536) * 65536  # round up so that nearby sizes share blocks

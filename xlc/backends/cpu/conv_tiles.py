@@ -27,6 +27,8 @@ from xlc.backends.cpu.llvmtypes import I1, I32, I64
 
 _FMA = ("contract",)
 MAX_VECTORS = 4  # columns per block: 4 vectors (64 float32 channels with AVX-512)
+_UNROLLED_ROWS = 32  # filter rows of one kh at most this many: no inner loops
+UNROLL = 1  # steps per iteration of a tile's inner loop: 1, 2 and 4 ran alike; 1 compiles fastest
 
 
 @dataclass(frozen=True)
@@ -68,10 +70,18 @@ def column_blocks(n: int, lanes: int) -> list[ColumnBlock]:
     return [ColumnBlock(j, min(full, n - j), lanes) for j in range(0, n, full)]
 
 
-def rows_per_tile(vectors: int) -> int:
-    """MR for a block of ``vectors`` columns: 24 accumulators at most (with the column vectors
-    and a spare register they fit AVX-512's 32), and at least 12 to cover the FMA latency."""
-    return {4: 6, 3: 8}.get(vectors, 12)
+def rows_per_tile(vectors: int, rows: int | None = None) -> int:
+    """MR for a block of ``vectors`` columns: up to 24 accumulators (with the column vectors
+    and a spare register they fit AVX-512's 32), 12 rows or more to cover the FMA latency.
+    Given the number of ``rows`` to cover (few: a filter of one channel), the MR in that range
+    that wastes the fewest rows of the last tile, when the usual MR would waste more than 10%."""
+    best = {4: 6, 3: 8}.get(vectors, 12)
+    if rows is None or -(-rows // best) * best * 10 <= rows * 11:  # at most 10% wasted
+        return best
+    if rows <= best:
+        return rows
+    most = {4: 6, 3: 8, 2: 12, 1: 12}[vectors]  # beyond 12 rows the row pointers spill
+    return min(range(best // 2 + 1, most + 1), key=lambda r: (-(-rows // r) * r, -r))
 
 
 class _Tile:
@@ -129,16 +139,18 @@ class _Tile:
                 acc = self.accs[r][v]
                 b.store(b.fadd(b.load(acc), b.fmul(av, col, flags=_FMA), flags=_FMA), acc)
 
-    def write_rows(self, out: ir.Value, ld: ir.Value, rows: ir.Value, accumulate: bool) -> None:
-        """out[r * ld + j] (+)= acc[r][j] for r < rows (row 0 always)."""
+    def write_rows(self, out: ir.Value, ld: ir.Value, rows: ir.Value, accumulate: bool | ir.Value) -> None:
+        """out[r * ld + j] (+)= acc[r][j] for r < rows (row 0 always); ``accumulate`` may be an i1."""
         b = self.b
         for r in range(self.mr):
             def store(r: int = r) -> None:
                 row = b.gep(out, [b.mul(I64(r), ld)])
                 for v in range(self.blk.vectors):
                     x = b.load(self.accs[r][v])
-                    if accumulate:
+                    if accumulate is True:
                         x = b.fadd(x, self.load_columns(row, v))
+                    elif accumulate is not False:  # out is read anyway (about to be written)
+                        x = b.select(accumulate, b.fadd(x, self.load_columns(row, v)), x)
                     self.store_columns(x, row, v)
 
             if r == 0:
@@ -161,38 +173,51 @@ def _new_function(module: ir.Module, name: str, args: list[ir.Type]) -> ir.Funct
 
 
 def position_tile(module: ir.Module, name: str, t: ir.Type, walk: TapWalk, blk: ColumnBlock, mr: int,
-                  ldw: int, unroll: int = 4) -> ir.Function:
-    """``void name(T* src, i64* pos, T* w, T* out, i64 ldo, i64 rows)``: for r < rows (pos[r]
-    given for every r < MR) and the block's columns j, ``out[r*ldo + j] = sum_k src[pos[r] +
-    koff(k)] * w[k*ldw + j]``; ``w`` and ``out`` point at the block's first column."""
+                  ldw: int) -> ir.Function:
+    """``void name(T* src, i64* pos, T* w, T* out, i64 ldo, i64 rows, i64 kh0, i64 kh1, i1 acc)``:
+    for r < rows (pos[r] given for every r < MR) and the block's columns j, ``out[r*ldo + j]
+    (+)= sum_k src[pos[r] + koff(k)] * w[k*ldw + j]`` over the rows k of filter rows
+    kh0 <= kh < kh1 (added to out with ``acc``); ``w`` and ``out`` point at the block's first
+    column."""
     p = t.as_pointer()
-    fn = _new_function(module, name, [p, I64.as_pointer(), p, p, I64, I64])
-    src, pos, w, out, ldo, rows = fn.args
+    fn = _new_function(module, name, [p, I64.as_pointer(), p, p, I64, I64, I64, I64, I1])
+    src, pos, w, out, ldo, rows, kh0, kh1, acc = fn.args
     tile = _Tile(fn, t, blk, mr)
     b = tile.b
+    unroll = UNROLL
     starts = [b.gep(src, [b.load(b.gep(pos, [I64(r)]))]) for r in range(mr)]
 
     def step(rows_at: list[ir.Value], w_row: ir.Value, j: ir.Value) -> None:
         cols = [tile.load_columns(b.gep(w_row, [b.mul(j, I64(ldw))]), v) for v in range(blk.vectors)]
         tile.fma_step([b.load(b.gep(a, [j])) for a in rows_at], cols)
 
-    with counted_loop(b, I64(0), I64(walk.kh), name="kh") as i:
-        with counted_loop(b, I64(0), I64(walk.groups), name="g") as g:
-            off = b.add(b.mul(i, I64(walk.hstep)), b.mul(g, I64(walk.wstep)))
-            rows_at = [b.gep(a, [off]) for a in starts]
-            w_row = b.gep(w, [b.mul(b.add(b.mul(i, I64(walk.groups)), g), I64(walk.run * ldw))])
-            trips = walk.run // unroll
-            if trips:
-                with counted_loop(b, I64(0), I64(trips * unroll), I64(unroll), name="j") as j:
-                    for u in range(unroll):
-                        step(rows_at, w_row, b.add(j, I64(u)))
-            for j in range(trips * unroll, walk.run):
-                step(rows_at, w_row, I64(j))
-    tile.write_rows(out, ldo, rows, accumulate=False)
+    def filter_row(i: ir.Value) -> None:
+        for g_static in range(walk.groups if walk.groups * walk.run <= _UNROLLED_ROWS else 1):
+            if walk.groups * walk.run <= _UNROLLED_ROWS:  # short filter rows: every step unrolled
+                run_steps(i, I64(g_static))
+            else:
+                with counted_loop(b, I64(0), I64(walk.groups), name="g") as g:
+                    run_steps(i, g)
+
+    def run_steps(i: ir.Value, g: ir.Value) -> None:
+        off = b.add(b.mul(i, I64(walk.hstep)), b.mul(g, I64(walk.wstep)))
+        rows_at = [b.gep(a, [off]) for a in starts]
+        w_row = b.gep(w, [b.mul(b.add(b.mul(i, I64(walk.groups)), g), I64(walk.run * ldw))])
+        trips = walk.run // unroll if walk.groups * walk.run > _UNROLLED_ROWS else 0
+        if trips:
+            with counted_loop(b, I64(0), I64(trips * unroll), I64(unroll), name="j") as j:
+                for u in range(unroll):
+                    step(rows_at, w_row, b.add(j, I64(u)))
+        for j in range(trips * unroll, walk.run):
+            step(rows_at, w_row, I64(j))
+
+    with counted_loop(b, kh0, kh1, name="kh") as i:
+        filter_row(i)
+    tile.write_rows(out, ldo, rows, accumulate=acc)
     return fn
 
 
-def tap_tile(module: ir.Module, name: str, t: ir.Type, blk: ColumnBlock, mr: int, unroll: int = 4) -> ir.Function:
+def tap_tile(module: ir.Module, name: str, t: ir.Type, blk: ColumnBlock, mr: int) -> ir.Function:
     """``void name(T* src, i64* postab, i64 count, i64* koff, T* dy, i64 ldy, T* dw, i64 lddw,
     i64 rows)``: for r < rows (koff[r] given for every r < MR) and the block's columns j,
     ``dw[r*lddw + j] += sum_{m < count} src[postab[m] + koff[r]] * dy[m*ldy + j]``."""
@@ -202,6 +227,7 @@ def tap_tile(module: ir.Module, name: str, t: ir.Type, blk: ColumnBlock, mr: int
     src, postab, count, koff, dy, ldy, dw, lddw, rows = fn.args
     tile = _Tile(fn, t, blk, mr)
     b = tile.b
+    unroll = UNROLL
     starts = [b.gep(src, [b.load(b.gep(koff, [I64(r)]))]) for r in range(mr)]
 
     def step(m: ir.Value) -> None:

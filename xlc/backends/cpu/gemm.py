@@ -19,7 +19,14 @@ panels, A in MC x KC blocks of MR-row panels, and a micro-kernel keeps an
 MR x NR tile of C in MR * NR/W vector registers, doing one FMA per accumulator per
 k step (``contract`` fmul/fadd; no other fast-math flag, so results are those of
 a plain FMA loop in a different summation order). The code is vectorised by
-hand, so the module needs neither LLVM's loop vectoriser nor its unroller.
+hand, so the module needs neither LLVM's loop vectoriser nor its unroller (its loops
+carry metadata turning both off, whatever pipeline compiles the module).
+
+Packing (gemm_pack.py) is vectorised for row-major and transposed operands alike
+(transposed panels are transposed in registers), so ``A^T @ B`` and ``A @ B^T`` run
+as fast as ``A @ B``. B's panels are packed just before their first use. Panels at
+most W columns wide (N = 10) use a one-vector micro-kernel, which reads A in place
+when A is used only once. Edge tiles are stored with masked vector stores.
 Integer dtypes (i32, i64, i8, u8) get an i-k-j loop nest with a hand-vectorised
 inner loop over contiguous columns; arithmetic wraps like numpy's.
 
@@ -33,22 +40,27 @@ from dataclasses import dataclass
 
 import llvmlite.ir as ir
 
-from xlc.backends.cpu.gemm_ir import (  # noqa: F401  (counted_loop, imin, splat: re-exported)
-    ALIGN as _ALIGN,
-    BYTES as _BYTES,
+from xlc.backends.cpu.gemm_ir import (
+    ALIGN,
+    BYTES,
     I1,
     I8,
     I32,
     I64,
-    ceil_div as _ceil_div,
+    ceil_div,
     counted_loop,
     imin,
-    new_function as _new_function,
-    round_up as _round_up,
+    lane_mask,
+    masked_load_intrinsic,
+    masked_store_intrinsic,
+    new_function,
+    prefetch_intrinsic,
+    round_up,
     splat,
     vector_ptr,
 )
 from xlc.backends.cpu.gemm_pack import define_pack_a, define_pack_b, pack_slack
+from xlc.backends.cpu.gemm_small import SMALL_ROWS, define_small_rows_nt
 
 _SCALARS: dict[str, ir.Type] = {
     "f32": ir.FloatType(),
@@ -127,7 +139,7 @@ def define_gemm(
     if dtype in ("f32", "f64"):
         cols = _define_packed_cols(module, dtype, t, blocking or choose_blocking(dtype, simd_width))
     else:
-        lanes = max(1, simd_width * 4 // _BYTES[dtype])
+        lanes = max(1, simd_width * 4 // BYTES[dtype])
         cols = _define_int_cols(module, dtype, t, lanes)
     return _define_whole(module, dtype, t, cols)
 
@@ -151,7 +163,7 @@ def _gemm_type(t: ir.Type, with_cols: bool) -> ir.FunctionType:
 
 
 def _define_whole(module: ir.Module, dtype: str, t: ir.Type, cols: ir.Function) -> ir.Function:
-    fn = _new_function(module, gemm_name(dtype), _gemm_type(t, False), internal=False)
+    fn = new_function(module, gemm_name(dtype), _gemm_type(t, False), internal=False)
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     b.call(cols, list(fn.args) + [I64(0), fn.args[1]])
     b.ret_void()
@@ -169,19 +181,10 @@ def _libc(module: ir.Module) -> tuple[ir.Function, ir.Function]:
     return malloc, free
 
 
-def _prefetch_intrinsic(module: ir.Module) -> ir.Function:
-    """``llvm.prefetch(i8* addr, i32 rw, i32 locality, i32 cache)``; never faults."""
-    fn = module.globals.get("llvm.prefetch.p0")
-    if fn is None:
-        fnty = ir.FunctionType(ir.VoidType(), [I8.as_pointer(), I32, I32, I32])
-        fn = ir.Function(module, fnty, "llvm.prefetch.p0")
-    return fn
-
-
 def _aligned(b: ir.IRBuilder, raw: ir.Value, t: ir.Type) -> ir.Value:
-    """``raw`` rounded up to ``_ALIGN`` bytes, as a ``T*`` (malloc gives only 16)."""
+    """``raw`` rounded up to ``ALIGN`` bytes, as a ``T*`` (malloc gives only 16)."""
     addr = b.ptrtoint(raw, I64)
-    addr = b.and_(b.add(addr, I64(_ALIGN - 1)), I64(-_ALIGN))
+    addr = b.and_(b.add(addr, I64(ALIGN - 1)), I64(-ALIGN))
     return b.inttoptr(addr, t.as_pointer())
 
 
@@ -190,11 +193,16 @@ def _aligned(b: ir.IRBuilder, raw: ir.Value, t: ir.Type) -> ir.Value:
 
 def _define_packed_cols(module: ir.Module, dtype: str, t: ir.Type, blk: GemmBlocking) -> ir.Function:
     """The blocked driver: loops jc / pc / ic around packing and the micro-kernel."""
-    tile = _define_microkernel(module, dtype, t, blk)
+    tile = _define_microkernel(module, dtype, t, blk, blk.nr // blk.w)
+    # Panels at most one vector wide (N = 10 in a classifier layer) skip the zero columns' FMAs.
+    # Its A operand is strided: packed panels, or A itself where each A element is used once
+    # (N <= NR: a single panel), which saves packing A.
+    narrow = _define_microkernel(module, dtype, t, blk, 1, strided_a=True)
     pack_a = define_pack_a(module, dtype, t, blk.w, blk.mr)
     pack_b = define_pack_b(module, dtype, t, blk.w, blk.nr)
+    rows_nt = define_small_rows_nt(module, dtype, t, blk.w)
     malloc, free = _libc(module)
-    fn = _new_function(module, gemm_cols_name(dtype), _gemm_type(t, True), internal=False)
+    fn = new_function(module, gemm_cols_name(dtype), _gemm_type(t, True), internal=False)
     m, n, k, a, sa0, sa1, bp, sb0, sb1, c, ldc, acc, j0, j1 = fn.args
     for arg, nm in zip(fn.args, "M N K A sa0 sa1 B sb0 sb1 C ldc accumulate j0 j1".split()):
         arg.name = nm
@@ -214,22 +222,35 @@ def _define_packed_cols(module: ir.Module, dtype: str, t: ir.Type, blk: GemmBloc
                     b.store(zero, b.gep(row, [j]))
         b.ret_void()
 
+    # 1-4 rows times a transposed B (x @ W^T at batch 1): dot products, nothing packed.
+    small_nt = b.and_(b.icmp_signed("<=", m, I64(SMALL_ROWS)),
+                      b.and_(b.icmp_signed("==", sa1, I64(1)), b.icmp_signed("==", sb0, I64(1))))
+    with b.if_then(small_nt, likely=False):
+        b.call(rows_nt, [m, k, a, sa0, bp, sb1, c, ldc, accumulate, j0, j1])
+        b.ret_void()
+
     # Balanced blocks: K = 513 with KC = 512 would otherwise cost a whole extra
     # pass over C for one k; M blocks stay multiples of MR so only the last is ragged.
-    kstep = _ceil_div(b, k, _ceil_div(b, k, I64(blk.kc)))
-    mstep = _round_up(b, _ceil_div(b, m, _ceil_div(b, m, I64(blk.mc))), blk.mr)
+    kstep = ceil_div(b, k, ceil_div(b, k, I64(blk.kc)))
+    mstep = round_up(b, ceil_div(b, m, ceil_div(b, m, I64(blk.mc))), blk.mr)
     # Buffers sized to this call, not to the block maxima: small products should
     # not touch megabytes of fresh pages. Panels are whole (mc rows -> round_up(mc, MR)).
+    # B's panels are packed just before their first use (in the first row block), while the
+    # micro-kernel is about to read them from L1/L2; with a single row block nothing reads a
+    # panel twice, so all panels share one buffer that stays in L2 instead of streaming the whole
+    # packed block to memory and back.
+    one_block = b.icmp_signed(">=", mstep, m)
     ncols = b.sub(j1, j0)
     kcb = kstep
-    ncb = _round_up(b, imin(b, I64(blk.nc), ncols), blk.nr)
-    mcb = _round_up(b, imin(b, mstep, m), blk.mr)
-    esz = _BYTES[dtype]
+    ncb = b.select(one_block, I64(blk.nr), round_up(b, imin(b, I64(blk.nc), ncols), blk.nr))
+    mcb = round_up(b, imin(b, mstep, m), blk.mr)
+    esz = BYTES[dtype]
     slack_a, slack_b = pack_slack(blk.w, blk.mr, blk.nr)
-    raw_b = b.call(malloc, [b.mul(b.add(b.mul(kcb, ncb), I64(slack_b + _ALIGN)), I64(esz))])
-    raw_a = b.call(malloc, [b.mul(b.add(b.mul(kcb, mcb), I64(slack_a + _ALIGN)), I64(esz))])
+    raw_b = b.call(malloc, [b.mul(b.add(b.mul(kcb, ncb), I64(slack_b + ALIGN)), I64(esz))])
+    raw_a = b.call(malloc, [b.mul(b.add(b.mul(kcb, mcb), I64(slack_a + ALIGN)), I64(esz))])
     buf_b = _aligned(b, raw_b, t)
     buf_a = _aligned(b, raw_a, t)
+    panel_step = b.select(one_block, I64(0), I64(1))
 
     with counted_loop(b, j0, j1, I64(blk.nc), name="jc") as jc:
         nc = imin(b, I64(blk.nc), b.sub(j1, jc))
@@ -238,55 +259,90 @@ def _define_packed_cols(module: ir.Module, dtype: str, t: ir.Type, blk: GemmBloc
             # After the first k block C holds partial sums, so later blocks add.
             beta = b.or_(accumulate, b.icmp_signed(">", pc, I64(0)))
             b_src = b.gep(bp, [b.add(b.mul(pc, sb0), b.mul(jc, sb1))])
-            b.call(pack_b, [kc, nc, b_src, sb0, sb1, buf_b])
+            # A single column panel uses each element of A once: the narrow kernel reads A in place
+            # (one call per vector of columns) instead of packing it.
+            direct_a = b.icmp_signed("<=", nc, I64(blk.nr))
             with counted_loop(b, I64(0), m, mstep, name="ic") as ic:
                 mc = imin(b, mstep, b.sub(m, ic))
                 a_src = b.gep(a, [b.add(b.mul(ic, sa0), b.mul(pc, sa1))])
-                b.call(pack_a, [kc, mc, a_src, sa0, sa1, buf_a])
+                with b.if_then(b.not_(direct_a)):
+                    b.call(pack_a, [kc, mc, a_src, sa0, sa1, buf_a])
                 c_blk = b.gep(c, [b.add(b.mul(ic, ldc), jc)])
                 with counted_loop(b, I64(0), nc, I64(blk.nr), name="jr") as jr:
                     nr = imin(b, I64(blk.nr), b.sub(nc, jr))
-                    b_panel = b.gep(buf_b, [b.mul(jr, kc)])
+                    b_panel = b.gep(buf_b, [b.mul(b.mul(jr, panel_step), kc)])
+                    with b.if_then(b.icmp_signed("==", ic, I64(0))):
+                        b.call(pack_b, [kc, nr, b.gep(b_src, [b.mul(jr, sb1)]), sb0, sb1, b_panel])
                     c_col = b.gep(c_blk, [jr])
                     with counted_loop(b, I64(0), mc, I64(blk.mr), name="ir") as ir_:
                         mr = imin(b, I64(blk.mr), b.sub(mc, ir_))
                         a_panel = b.gep(buf_a, [b.mul(ir_, kc)])
                         c_tile = b.gep(c_col, [b.mul(ir_, ldc)])
-                        b.call(tile, [kc, a_panel, b_panel, c_tile, ldc, beta, mr, nr])
+                        thin = b.or_(direct_a, b.icmp_signed("<=", nr, I64(blk.w)))
+                        with b.if_else(thin, likely=False) as (narrow_bb, wide_bb):
+                            with narrow_bb:
+                                a_in_place = b.gep(a_src, [b.mul(ir_, sa0)])
+                                a_strided = [b.select(direct_a, a_in_place, a_panel), b.select(direct_a, sa0, I64(1)),
+                                             b.select(direct_a, sa1, I64(blk.mr))]  # fmt: skip
+                                # one vector of columns per call (the panel's rows stay NR apart)
+                                with counted_loop(b, I64(0), nr, I64(blk.w), name="jv") as jv:
+                                    b.call(narrow, [kc, *a_strided, b.gep(b_panel, [jv]), b.gep(c_tile, [jv]),
+                                                    ldc, beta, mr, imin(b, I64(blk.w), b.sub(nr, jv))])
+                            with wide_bb:
+                                b.call(tile, [kc, a_panel, b_panel, c_tile, ldc, beta, mr, nr])
     b.call(free, [raw_a])
     b.call(free, [raw_b])
     b.ret_void()
     return fn
 
 
-def _define_microkernel(module: ir.Module, dtype: str, t: ir.Type, blk: GemmBlocking) -> ir.Function:
-    """tile(kc, a, b, c, ldc, beta, mr, nr): the MR x NR register tile.
+def _define_microkernel(module: ir.Module, dtype: str, t: ir.Type, blk: GemmBlocking, nv: int,
+                        strided_a: bool = False) -> ir.Function:
+    """tile(kc, a, b, c, ldc, beta, mr, nr): the MR x (nv * W) register tile (nv * W <= NR).
 
     For r < mr, j < nr: ``C[r*ldc + j] = (beta ? C[r*ldc + j] : 0) + sum_k a[k*MR + r] * b[k*NR + j]``,
-    with ``a``/``b`` packed panels (``b`` aligned to ``_ALIGN``). Full tiles are
-    stored straight from the registers; edge tiles go through a stack tile.
+    with ``a``/``b`` packed panels (``b`` aligned to ``ALIGN``; ``nr <= nv * W``). Full tiles
+    are stored straight from the registers, edge tiles with masked loads and stores.
     Kept out of line so its accumulators are allocated in isolation.
+
+    ``strided_a``: tile(kc, a, ars, aks, b, ...) reads ``a[r*ars + k*aks]`` instead, so A can be
+    used in place (rows r >= mr read row 0: they are never stored).
     """
     p = t.as_pointer()
-    fnty = ir.FunctionType(ir.VoidType(), [I64, p, p, p, I64, I1, I64, I64])
-    fn = _new_function(module, f"xlc_gemm_{dtype}_tile", fnty, internal=True)
+    a_args = [p, I64, I64] if strided_a else [p]
+    fnty = ir.FunctionType(ir.VoidType(), [I64, *a_args, p, p, I64, I1, I64, I64])
+    suffix = ("" if nv * blk.w == blk.nr else f"_n{nv}") + ("_sa" if strided_a else "")
+    fn = new_function(module, f"xlc_gemm_{dtype}_tile{suffix}", fnty, internal=True)
     fn.attributes.add("noinline")
-    kc, pa, pb, c, ldc, beta, mr, nr = fn.args
+    if strided_a:
+        kc, pa, ars, aks, pb, c, ldc, beta, mr, nr = fn.args
+    else:
+        kc, pa, pb, c, ldc, beta, mr, nr = fn.args
     w, mr_full, nr_full, unroll = blk.w, blk.mr, blk.nr, blk.unroll
-    nv = nr_full // w
     vty = ir.VectorType(t, w)
     b = ir.IRBuilder(fn.append_basic_block("entry"))
-    stack_tile = b.alloca(ir.ArrayType(t, mr_full * nr_full), name="edge_tile")
-    stack_tile.align = _ALIGN
+    if strided_a:
+        # a_ptr below is the k offset (elements); rows are separate base pointers
+        a_rows = [b.gep(pa, [b.select(b.icmp_signed(">", mr, I64(r)), b.mul(I64(r), ars), I64(0))])
+                  for r in range(mr_full)]
+        k_offs = [b.mul(I64(u), aks) for u in range(unroll + 1)]
+
+    def a_elem(a_ptr: ir.Value, u: int, r: int) -> ir.Value:
+        if strided_a:
+            return b.gep(a_rows[r], [b.add(a_ptr, k_offs[u])])
+        return b.gep(a_ptr, [I64(u * mr_full + r)])
+
+    def a_next(a_ptr: ir.Value, steps: int) -> ir.Value:
+        return b.add(a_ptr, k_offs[steps]) if strided_a else b.gep(a_ptr, [I64(steps * mr_full)])
 
     def k_step(accs: list[ir.Value], a_ptr: ir.Value, b_ptr: ir.Value, u: int) -> list[ir.Value]:
         bvec = [
-            b.load(vector_ptr(b, b.gep(b_ptr, [I64(u * nr_full + v * w)]), w), align=_ALIGN)
+            b.load(vector_ptr(b, b.gep(b_ptr, [I64(u * nr_full + v * w)]), w), align=ALIGN)
             for v in range(nv)
         ]
         out = list(accs)
         for r in range(mr_full):
-            avec = splat(b, b.load(b.gep(a_ptr, [I64(u * mr_full + r)])), w)
+            avec = splat(b, b.load(a_elem(a_ptr, u, r)), w)
             for v in range(nv):
                 prod = b.fmul(avec, bvec[v], flags=_FMA_FLAGS)
                 out[r * nv + v] = b.fadd(out[r * nv + v], prod, flags=_FMA_FLAGS)
@@ -307,7 +363,7 @@ def _define_microkernel(module: ir.Module, dtype: str, t: ir.Type, blk: GemmBloc
         a_ptr, b_ptr, accs = phis[0], phis[1], list(phis[2:])
         for u in range(steps):
             accs = k_step(accs, a_ptr, b_ptr, u)
-        new = [b.gep(a_ptr, [I64(steps * mr_full)]), b.gep(b_ptr, [I64(steps * nr_full)])] + accs
+        new = [a_next(a_ptr, steps), b.gep(b_ptr, [I64(steps * nr_full)])] + accs
         it_next = b.add(it, I64(1))
         latch = b.block
         it.add_incoming(it_next, latch)
@@ -325,22 +381,22 @@ def _define_microkernel(module: ir.Module, dtype: str, t: ir.Type, blk: GemmBloc
 
     # Fetch the C tile while the k loop runs: its rows are ldc apart, so neither the
     # hardware prefetcher nor the TLB has them ready when the stores come.
-    prefetch = _prefetch_intrinsic(module)
-    line = max(1, 64 // _BYTES[dtype])
+    prefetch = prefetch_intrinsic(module)
+    line = max(1, 64 // BYTES[dtype])
     for r in range(mr_full):
         row = b.gep(c, [b.mul(I64(r), ldc)])
-        for off in range(0, nr_full, line):
+        for off in range(0, nv * w, line):
             addr = b.bitcast(b.gep(row, [I64(off)]), I8.as_pointer())
             b.call(prefetch, [addr, I32(1), I32(3), I32(1)])
 
     zero = ir.Constant(vty, None)
-    state = [pa, pb] + [zero] * (mr_full * nv)
+    state = [I64(0) if strided_a else pa, pb] + [zero] * (mr_full * nv)
     trips = b.sdiv(kc, I64(unroll))
     state = k_loop(trips, state, unroll, "ku")
     state = k_loop(b.sub(kc, b.mul(trips, I64(unroll))), state, 1, "kr")
     accs = state[2:]
 
-    full = b.and_(b.icmp_signed("==", mr, I64(mr_full)), b.icmp_signed("==", nr, I64(nr_full)))
+    full = b.and_(b.icmp_signed("==", mr, I64(mr_full)), b.icmp_signed("==", nr, I64(nv * w)))
     with b.if_else(full, likely=True) as (then, otherwise):
         with then:
             for r in range(mr_full):
@@ -350,19 +406,23 @@ def _define_microkernel(module: ir.Module, dtype: str, t: ir.Type, blk: GemmBloc
                     acc = accs[r * nv + v]
                     # C is read even when beta is false (it is about to be written, so
                     # the line is fetched anyway) and the sum discarded: no branch.
-                    summed = b.fadd(acc, b.load(ptr, align=_BYTES[dtype]))
-                    b.store(b.select(beta, summed, acc), ptr, align=_BYTES[dtype])
+                    summed = b.fadd(acc, b.load(ptr, align=BYTES[dtype]))
+                    b.store(b.select(beta, summed, acc), ptr, align=BYTES[dtype])
         with otherwise:
-            tile_ptr = b.gep(stack_tile, [I64(0), I64(0)])
-            for i, acc in enumerate(accs):
-                b.store(acc, vector_ptr(b, b.gep(tile_ptr, [I64(i * w)]), w), align=_ALIGN)
-            with counted_loop(b, I64(0), mr, name="er") as r:
-                row = b.gep(c, [b.mul(r, ldc)])
-                src = b.gep(tile_ptr, [b.mul(r, I64(nr_full))])
-                with counted_loop(b, I64(0), nr, name="ej") as j:
-                    val = b.load(b.gep(src, [j]))
-                    ptr = b.gep(row, [j])
-                    b.store(b.select(beta, b.fadd(val, b.load(ptr)), val), ptr)
+            # Lanes past nr and rows past mr are masked off: never read, never written.
+            mload, mstore = masked_load_intrinsic(module, vty), masked_store_intrinsic(module, vty)
+            zero_v = ir.Constant(vty, None)
+            col_masks = [lane_mask(b, b.sub(nr, I64(v * w)), w) for v in range(nv)]
+            for r in range(mr_full):
+                row = b.gep(c, [b.mul(I64(r), ldc)])
+                live = splat(b, b.icmp_signed(">", mr, I64(r)), w)
+                for v in range(nv):
+                    ptr = vector_ptr(b, b.gep(row, [I64(v * w)]), w)
+                    mask = b.and_(col_masks[v], live)
+                    acc = accs[r * nv + v]
+                    old = b.call(mload, [ptr, I32(BYTES[dtype]), mask, zero_v])
+                    val = b.select(beta, b.fadd(acc, old), acc)
+                    b.call(mstore, [val, ptr, I32(BYTES[dtype]), mask])
     b.ret_void()
     return fn
 
@@ -376,12 +436,12 @@ def _define_int_cols(module: ir.Module, dtype: str, t: ir.Type, lanes: int) -> i
     Row i of C (columns j0..j1) stays in L1 while k runs, so this is bound by
     B traffic: fine for the integer matmuls models have, not a fast GEMM.
     """
-    fn = _new_function(module, gemm_cols_name(dtype), _gemm_type(t, True), internal=False)
+    fn = new_function(module, gemm_cols_name(dtype), _gemm_type(t, True), internal=False)
     m, n, k, a, sa0, sa1, bp, sb0, sb1, c, ldc, acc, j0, j1 = fn.args
     for arg, nm in zip(fn.args, "M N K A sa0 sa1 B sb0 sb1 C ldc accumulate j0 j1".split()):
         arg.name = nm
     b = ir.IRBuilder(fn.append_basic_block("entry"))
-    esz = _BYTES[dtype]
+    esz = BYTES[dtype]
     with b.if_then(b.icmp_signed("<=", j1, j0), likely=False):
         b.ret_void()
     accumulate = b.icmp_signed("!=", acc, I32(0))

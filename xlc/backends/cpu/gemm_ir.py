@@ -34,9 +34,11 @@ def counted_loop(
     """``for (i = start; i < stop; i += step)``; the body is emitted inside the ``with``.
 
     Emitted guarded and rotated (test once, then a bottom-tested body) so that the
-    loop is in canonical shape even when no loop-rotation pass runs.
+    loop is in canonical shape even when no loop-rotation pass runs. LLVM is told not to
+    vectorise or unroll it (``_hand_written_loop``).
     """
     step = step if step is not None else I64(1)
+    fn = b.block.function
     pre = b.block
     body = b.append_basic_block(f"{name}.body")
     done = b.append_basic_block(f"{name}.done")
@@ -47,8 +49,22 @@ def counted_loop(
     yield idx
     nxt = b.add(idx, step, name=f"{name}.next", flags=["nsw"])
     idx.add_incoming(nxt, b.block)
-    b.cbranch(b.icmp_signed("<", nxt, stop), body, done)
+    latch = b.cbranch(b.icmp_signed("<", nxt, stop), body, done)
+    latch.set_metadata("llvm.loop", _hand_written_loop(fn.module))
     b.position_at_end(done)
+
+
+def _hand_written_loop(m: ir.Module) -> ir.MDValue:
+    """A fresh loop id telling LLVM to neither vectorise nor unroll the loop.
+
+    The GEMM's loops are vectorised and unrolled by hand where it pays; LLVM's own attempts on
+    the scalar edge loops (gathers, runtime checks, epilogues) only cost compile time.
+    """
+    hints = [m.add_metadata([ir.MetaDataString(m, "llvm.loop.vectorize.enable"), ir.Constant(I1, 0)]),
+             m.add_metadata([ir.MetaDataString(m, "llvm.loop.unroll.disable")])]
+    loop_id = m.add_metadata([*hints, ir.MetaDataString(m, f"xlc.gemm.loop.{len(m.metadata)}")])
+    loop_id.operands = (loop_id, *hints)
+    return loop_id
 
 
 def imin(b: ir.IRBuilder, x: ir.Value, y: ir.Value) -> ir.Value:
@@ -131,18 +147,43 @@ def transpose_square(b: ir.IRBuilder, rows: list[ir.Value]) -> list[ir.Value]:
     return rows
 
 
-def masked_load_intrinsic(module: ir.Module, vty: ir.VectorType) -> ir.Function:
-    """``llvm.masked.load`` for ``vty``: (vty* ptr, i32 align, <n x i1> mask, vty passthru) -> vty."""
+def _masked_intrinsic(module: ir.Module, op: str, vty: ir.VectorType) -> ir.Function:
     suffix = {"float": "f32", "double": "f64"}[str(vty.element)]
-    name = f"llvm.masked.load.v{vty.count}{suffix}.p0"
+    name = f"llvm.masked.{op}.v{vty.count}{suffix}.p0"
     fn = module.globals.get(name)
     if fn is None:
-        fnty = ir.FunctionType(vty, [vty.as_pointer(), I32, ir.VectorType(I1, vty.count), vty])
+        mask = ir.VectorType(I1, vty.count)
+        if op == "load":
+            fnty = ir.FunctionType(vty, [vty.as_pointer(), I32, mask, vty])
+        else:
+            fnty = ir.FunctionType(ir.VoidType(), [vty, vty.as_pointer(), I32, mask])
         fn = ir.Function(module, fnty, name)
     return fn
+
+
+def masked_load_intrinsic(module: ir.Module, vty: ir.VectorType) -> ir.Function:
+    """``llvm.masked.load`` for ``vty``: (vty* ptr, i32 align, <n x i1> mask, vty passthru) -> vty.
+
+    Masked-off lanes are not accessed (they never fault) and read as ``passthru``.
+    """
+    return _masked_intrinsic(module, "load", vty)
+
+
+def masked_store_intrinsic(module: ir.Module, vty: ir.VectorType) -> ir.Function:
+    """``llvm.masked.store`` for ``vty``: (vty value, vty* ptr, i32 align, <n x i1> mask)."""
+    return _masked_intrinsic(module, "store", vty)
 
 
 def lane_mask(b: ir.IRBuilder, count: ir.Value, lanes: int) -> ir.Value:
     """``<lanes x i1>``: lane l is set iff l < count (an i64)."""
     iota = ir.Constant(ir.VectorType(I64, lanes), list(range(lanes)))
     return b.icmp_signed("<", iota, splat(b, count, lanes))
+
+
+def prefetch_intrinsic(module: ir.Module) -> ir.Function:
+    """``llvm.prefetch(i8* addr, i32 rw, i32 locality, i32 cache)``; never faults."""
+    fn = module.globals.get("llvm.prefetch.p0")
+    if fn is None:
+        fnty = ir.FunctionType(ir.VoidType(), [I8.as_pointer(), I32, I32, I32])
+        fn = ir.Function(module, fnty, "llvm.prefetch.p0")
+    return fn

@@ -57,7 +57,7 @@ def _gemm_calls(em: Emitter, op: Op, dtype: str, pa: ir.Value, pb: ir.Value, pc:
     """C = A @ B for every (broadcast) batch index, through the generated GEMM."""
     a, bv = op.operands
     out = op.results[0]
-    gemm, gemm_cols = gemm_functions(em, dtype)
+    _, gemm_cols = gemm_functions(em, dtype)
     b = em.b
     ta, tb = bool(op.attrs["transpose_a"]), bool(op.attrs["transpose_b"])
     ra, rb = a.type.rank, bv.type.rank
@@ -67,22 +67,25 @@ def _gemm_calls(em: Emitter, op: Op, dtype: str, pa: ir.Value, pb: ir.Value, pc:
     sa0, sa1 = (ONE, em.dim(a, ra - 1)) if ta else (em.dim(a, ra - 1), ONE)
     sb0, sb1 = (ONE, em.dim(bv, rb - 1)) if tb else (em.dim(bv, rb - 1), ONE)
 
-    def one(batch_idx: list[ir.Value], j0: ir.Value | None = None, j1: ir.Value | None = None) -> None:
+    def one(batch_idx: list[ir.Value], part: tuple[ir.Value, ...] | None = None) -> None:
+        """One product; ``part`` = (i0, i1, j0, j1): only C[i0:i1, j0:j1] (a thread's share)."""
         off_a = _batch_offset(em, a, out, batch_idx)
         off_b = _batch_offset(em, bv, out, batch_idx)
         off_c = _batch_offset(em, out, out, batch_idx)
-        a0, b0, c0 = b.gep(pa, [off_a]), b.gep(pb, [off_b]), b.gep(pc, [off_c])
-        args = [m, n, k, a0, sa0, sa1, b0, sb0, sb1, c0, n, ir.Constant(I32, 0)]
-        lo, hi = (ir.Constant(I64, 0), n) if j0 is None else (j0, j1)
+        i0, i1, lo, hi = part if part is not None else (ZERO, m, ZERO, n)
+        rows = b.sub(i1, i0)
+        a0, b0 = b.gep(pa, [b.add(off_a, b.mul(i0, sa0))]), b.gep(pb, [off_b])
+        c0 = b.gep(pc, [b.add(off_c, b.mul(i0, n))])
+        args = [rows, n, k, a0, sa0, sa1, b0, sb0, sb1, c0, n, ir.Constant(I32, 0)]
         if dtype not in ("f32", "f64") or tb:
             b.call(gemm_cols, args + [lo, hi])
             return
         # a few rows (a matrix-vector product, an MLP at batch 1): packing B would cost more than
         # the product itself, so stream B's rows once and accumulate C's rows in cache instead
-        small = b.icmp_signed("<=", m, ir.Constant(I64, SMALL_M))
+        small = b.icmp_signed("<=", rows, ir.Constant(I64, SMALL_M))
         with b.if_else(small) as (then, otherwise):
             with then:
-                _rows_times_matrix(em, m, k, a0, sa0, sa1, b0, sb0, c0, n, lo, hi)
+                _rows_times_matrix(em, rows, k, a0, sa0, sa1, b0, sb0, c0, n, lo, hi)
             with otherwise:
                 b.call(gemm_cols, args + [lo, hi])
 
@@ -90,7 +93,14 @@ def _gemm_calls(em: Emitter, op: Op, dtype: str, pa: ir.Value, pb: ir.Value, pc:
     if batch:
         em.loop_nest(batch, one, parallel=parallel)
     elif parallel:
-        one([], *em.thread_range(n))
+        # Threads share C by columns, or by rows when C is taller than wide (N = 10 in a classifier
+        # layer): each thread packs the whole of the operand the split does not cut, so cut the
+        # bigger one.
+        by_rows = b.icmp_signed("<", n, m)
+        r0, r1 = em.thread_range(m)
+        c0_, c1_ = em.thread_range(n)
+        one([], (b.select(by_rows, r0, ZERO), b.select(by_rows, r1, m),
+                 b.select(by_rows, ZERO, c0_), b.select(by_rows, n, c1_)))
     else:
         one([])
 

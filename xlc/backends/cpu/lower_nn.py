@@ -9,7 +9,8 @@ Pooling ops lower per element, so their producers and consumers fuse into them (
 activation unless something else needs it):
 
 * max_pool / max_pool_grad_grad: scan the window (padding never wins), keep the first max;
-* max_pool_grad is a kernel (zero dx, then scatter each dy to its window's first max);
+* max_pool_grad is a kernel: each window writes dy at its first max and zeros at its other
+  taps, vectorised over channels (windows that overlap: zero dx, then scatter-add);
 * avg_pool / avg_pool_grad: sums over the real elements divided by their count.
 """
 
@@ -198,22 +199,106 @@ def _max_pool_grad_grad(em: Emitter, op: Op, r: int, idx: list[ir.Value]) -> ir.
 
 
 def _max_pool_grad(em: Emitter, op: Op) -> None:
-    """Kernel: zero dx, then each output adds its dy at its window's first maximum.
+    """Kernel: dx holds each dy at its window's first maximum, zeros elsewhere.
+
+    Windows that never overlap (stride >= window on both axes, the usual pooling) each own
+    their elements: every window writes all of its real taps (dy or 0) in one pass vectorised
+    over channels, and no read-modify-write is needed; only where windows leave elements
+    uncovered (gaps, edges) is dx zeroed first.  Overlapping windows zero dx and add.
+    """
+    x, dy = op.operands
+    ah, aw = _pool_axes(op, x)
+    if x.type.shape[3] is None:
+        raise CompileError(f"'{op.name}' on the CPU needs static channels, got {x.type} (at {op.loc})")
+    if ah.p >= ah.taps and aw.p >= aw.taps:
+        _max_pool_grad_disjoint(em, op, ah, aw)
+    else:
+        _max_pool_grad_overlapping(em, op, ah, aw)
+
+
+def _zero_images(em: Emitter, dx: Value, lo: ir.Value, hi: ir.Value) -> None:
+    b = em.b
+    image = int(dx.type.shape[1]) * int(dx.type.shape[2]) * int(dx.type.shape[3])  # type: ignore[arg-type]
+    start = b.gep(em.buffer_ptr[dx], [b.mul(lo, i64(image))])
+    nbytes = b.mul(b.sub(hi, lo), i64(image * dx.dtype.itemsize))
+    em.call("llvm.memset.p0.i64", ir.VoidType(),
+            [b.bitcast(start, I8.as_pointer()), ir.Constant(I8, 0), nbytes, ir.Constant(I1, 0)])
+
+
+def _tiles_exactly(ax: PatchAxis) -> bool:
+    """Windows cover the axis exactly once: no padding, no gaps, nothing left over."""
+    return ax.p == ax.taps and ax.r == 0 and ax.out * ax.p == ax.src
+
+
+def _max_pool_grad_disjoint(em: Emitter, op: Op, ah: PatchAxis, aw: PatchAxis) -> None:
+    """Non-overlapping windows: threads own output lines (exact tiling) or whole images."""
+    x, dy = op.operands
+    dx = op.results[0]
+    b = em.b
+    dt = x.dtype
+    zero = const(dt, 0.0)
+    channels = int(x.type.shape[3])  # type: ignore[arg-type]
+    exact = _tiles_exactly(ah) and _tiles_exactly(aw)
+    taps = [(kh, kw) for kh in range(ah.taps) for kw in range(aw.taps)]
+
+    def window(n: ir.Value, oh: ir.Value, ow: ir.Value) -> None:
+        where = [(source_index(em, ah, oh, kh), source_index(em, aw, ow, kw)) for kh, kw in taps]
+
+        def channels_loop(edge: bool) -> None:
+            def at(c: ir.Value) -> None:
+                best: ir.Value = ir.Constant(compute_type(dt), float("-inf"))
+                arg: ir.Value = ZERO
+                for t, ((ih, okh), (iw, okw)) in enumerate(where):
+                    if edge:
+                        ih, iw = b.select(okh, ih, ZERO), b.select(okw, iw, ZERO)
+                    v = em.load(x, [n, ih, iw, c])
+                    better = b.fcmp_ordered(">", v, best)
+                    if edge:
+                        better = b.and_(better, b.and_(okh, okw))
+                    best = b.select(better, v, best)
+                    arg = b.select(better, i64(t), arg)
+                g = em.load(dy, [n, oh, ow, c])
+                for t, ((ih, okh), (iw, okw)) in enumerate(where):
+                    def put(t: int = t, ih: ir.Value = ih, iw: ir.Value = iw) -> None:
+                        em.store(dx, [n, ih, iw, c], b.select(b.icmp_signed("==", arg, i64(t)), g, zero))
+
+                    if edge:
+                        when(em, b.and_(okh, okw), put)
+                    else:
+                        put()
+
+            em.loop(i64(channels), at, name="c")
+
+        inside = em.bool_const(True)
+        for (_, okh), (_, okw) in where:
+            inside = b.and_(inside, b.and_(okh, okw))
+        when(em, inside, lambda: channels_loop(False), lambda: channels_loop(True))
+
+    if exact:
+        lo, hi = em.thread_range(b.mul(em.dim(dy, 0), i64(ah.out)))
+
+        def line(L: ir.Value) -> None:
+            n, oh = b.udiv(L, i64(ah.out)), b.urem(L, i64(ah.out))
+            em.loop(i64(aw.out), lambda ow: window(n, oh, ow), name="ow")
+
+        em.loop(hi, line, start=lo, name="line")
+        return
+    lo, hi = em.thread_range(em.dim(x, 0))
+    _zero_images(em, dx, lo, hi)
+    em.loop(hi, lambda n: em.loop_nest([i64(ah.out), i64(aw.out)], lambda idx: window(n, idx[0], idx[1])),
+            start=lo, name="image")
+
+
+def _max_pool_grad_overlapping(em: Emitter, op: Op, ah: PatchAxis, aw: PatchAxis) -> None:
+    """Zero dx, then each output adds its dy at its window's first maximum.
 
     Threads own whole images (windows never cross images), so no two threads touch one element.
     """
     x, dy = op.operands
     dx = op.results[0]
-    ah, aw = _pool_axes(op, x)
-    if x.type.shape[3] is None:
-        raise CompileError(f"'{op.name}' on the CPU needs static channels, got {x.type} (at {op.loc})")
     b = em.b
     lo, hi = em.thread_range(em.dim(x, 0))
-    image = ah.src * aw.src * int(x.type.shape[3])
-    start = b.gep(em.buffer_ptr[dx], [b.mul(lo, i64(image))])
-    nbytes = b.mul(b.sub(hi, lo), i64(image * dx.dtype.itemsize))
-    em.call("llvm.memset.p0.i64", ir.VoidType(),
-            [b.bitcast(start, I8.as_pointer()), ir.Constant(I8, 0), nbytes, ir.Constant(I1, 0)])
+    _zero_images(em, dx, lo, hi)
 
     def one(n: ir.Value) -> None:
         def at(idx: list[ir.Value]) -> None:

@@ -147,7 +147,9 @@ class EagerTensor(Tensor):
         v = self._value
         if self._dtype is string:
             v = np.vectorize(lambda b: b.decode() if isinstance(b, bytes) else b, otypes=[object])(v)
-        return repr(v) if is_repr else str(v)
+        if is_repr:
+            return repr(v.item()) if v.ndim == 0 and v.dtype != object else repr(v)
+        return str(v)
 
     def __str__(self) -> str:
         return f"tf.Tensor({self._numpy_text()}, shape={self.shape}, dtype={self._dtype.name})"

@@ -25,6 +25,8 @@ from xlc.ir.types import DType, as_dtype
 from xlc.frontend import math_ops
 from xlc.frontend.array_ops import zeros_like
 from xlc.frontend.graph import GraphKeys, Operation, Tensor, convert_to_tensor, get_default_graph, group
+from xlc.frontend.context import executing_eagerly
+from xlc.frontend.eager.tape import GradientTape
 from xlc.frontend.gradients import gradients
 from xlc.frontend.variables import Variable, trainable_variables
 
@@ -61,6 +63,8 @@ class Optimizer:
                  grad_loss: Any = None) -> Operation:
         """An op that computes the gradients of ``loss`` and applies them (and increments ``global_step``)."""
         grads_and_vars = self.compute_gradients(loss, var_list=var_list, grad_loss=grad_loss)
+        if executing_eagerly() and var_list is None:
+            grads_and_vars = [(g, v) for g, v in grads_and_vars if g is not None]
         if not any(g is not None for g, _ in grads_and_vars):
             raise ValueError(f"No gradients provided for any variable, check your graph for ops that do not "
                              f"support gradients, between variables {[v.name for _, v in grads_and_vars]} "
@@ -73,8 +77,12 @@ class Optimizer:
                           ) -> list[tuple[Tensor | None, Variable]]:
         """``[(gradient of loss w.r.t. v, v)]`` for ``var_list`` (default: the trainable variables).
 
-        A gradient is None where the loss does not depend on the variable.
+        A gradient is None where the loss does not depend on the variable.  Executing eagerly,
+        ``loss`` is a function of no arguments, run under a GradientTape (var_list default:
+        the trainable variables it reads).
         """
+        if executing_eagerly():
+            return _eager_gradients(loss, var_list, grad_loss)
         loss = convert_to_tensor(loss)
         if not loss.dtype.is_floating:
             raise ValueError(f"Invalid type {loss.dtype.name} for {loss.name}, expected a floating type: "
@@ -137,6 +145,8 @@ class Optimizer:
             else:
                 with graph.control_dependencies([self._finish(updates, "update")]):
                     apply_op = _as_op(_assign_add(global_step, scope[:-1] + "/"))
+        if executing_eagerly():  # the updates are done; there is no op to return (TF returns None)
+            return None  # type: ignore[return-value]
         graph.get_collection_ref(GraphKeys.TRAIN_OP).append(apply_op)
         return apply_op
 
@@ -225,7 +235,23 @@ class Optimizer:
 
 
 def _as_op(x: Any) -> Operation:
-    return x.op if isinstance(x, Tensor) else x
+    return x.op if isinstance(x, Tensor) and not x.is_eager else x
+
+
+def _eager_gradients(loss: Any, var_list: Sequence[Variable] | None, grad_loss: Any
+                     ) -> list[tuple[Tensor | None, Variable]]:
+    if not callable(loss):
+        raise RuntimeError("`loss` passed to Optimizer.compute_gradients should be a function when eager "
+                           "execution is enabled.")
+    with GradientTape() as tape:
+        if var_list is not None:
+            tape.watch(list(var_list))
+        value = loss()
+    variables = list(var_list) if var_list is not None else tape.watched_variables()
+    if not variables:
+        raise ValueError("No variables to optimize.")
+    grads = tape.gradient(value, variables, output_gradients=None if grad_loss is None else [grad_loss])
+    return list(zip(grads, variables))
 
 
 def _assign_add(global_step: Any, name: str) -> Any:

@@ -32,7 +32,7 @@ class GradientDescentOptimizer(Optimizer):
 
     def _apply_dense(self, grad: Tensor, var: Variable) -> Any:
         lr = self._hyper("learning_rate", self._learning_rate, var.dtype)
-        return var.assign_sub(lr * grad, name="ApplyGradientDescent").op
+        return var.assign_sub(lr * grad, name="ApplyGradientDescent", read_value=False)
 
 
 class MomentumOptimizer(Optimizer):
@@ -56,7 +56,7 @@ class MomentumOptimizer(Optimizer):
         accum = self.get_slot(var, "momentum")
         accum_t = accum.assign(accum * mu + grad)
         step = lr * grad + lr * mu * accum_t if self._use_nesterov else lr * accum_t
-        return var.assign_sub(step, name="ApplyMomentum").op
+        return var.assign_sub(step, name="ApplyMomentum", read_value=False)
 
 
 class AdagradOptimizer(Optimizer):
@@ -77,7 +77,7 @@ class AdagradOptimizer(Optimizer):
         lr = self._hyper("learning_rate", self._learning_rate, var.dtype)
         acc = self.get_slot(var, "accumulator")
         acc_t = acc.assign_add(math_ops.square(grad))
-        return var.assign_sub(lr * grad * math_ops.rsqrt(acc_t), name="ApplyAdagrad").op
+        return var.assign_sub(lr * grad * math_ops.rsqrt(acc_t), name="ApplyAdagrad", read_value=False)
 
 
 class AdamOptimizer(Optimizer):
@@ -122,7 +122,7 @@ class AdamOptimizer(Optimizer):
         lr_t = lr * math_ops.sqrt(1 - b2p) / (1 - b1p)
         m_t = m.assign(b1 * m + (1 - b1) * grad)
         v_t = v.assign(b2 * v + (1 - b2) * math_ops.square(grad))
-        return var.assign_sub(lr_t * m_t / (math_ops.sqrt(v_t) + eps), name="ApplyAdam").op
+        return var.assign_sub(lr_t * m_t / (math_ops.sqrt(v_t) + eps), name="ApplyAdam", read_value=False)
 
     def _finish(self, update_ops: list[Any], name_scope: str) -> Operation:
         with control_dependencies(update_ops):
@@ -174,7 +174,7 @@ class RMSPropOptimizer(Optimizer):
             mg_t = mg.assign(rho * mg + (1 - rho) * grad)
             denom = ms_t - math_ops.square(mg_t)
         mom_t = mom.assign(mu * mom + lr * grad * math_ops.rsqrt(denom + eps))
-        return var.assign_sub(mom_t, name="ApplyRMSProp").op
+        return var.assign_sub(mom_t, name="ApplyRMSProp", read_value=False)
 
 
 class FtrlOptimizer(Optimizer):

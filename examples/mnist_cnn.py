@@ -37,7 +37,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--data", metavar="DIR", help="directory with the four MNIST IDX files (default: bundled digits)")
-    p.add_argument("--steps", type=int, default=600, help="training steps to run")
+    p.add_argument("--steps", type=int, default=900, help="training steps to run")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--learning-rate", type=float, default=1e-3,
                    help="Adam's learning rate; it decays linearly to a tenth over the last half of the steps")

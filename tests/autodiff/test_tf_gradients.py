@@ -8,20 +8,9 @@ import numpy as np
 import pytest
 
 import xlc as tf
-from xlc.frontend import graph as graph_mod
 from xlc.ir.opdef import get_opdef
 
 RNG = np.random.default_rng(2024)
-
-
-@pytest.fixture(autouse=True)
-def fresh_graph() -> None:
-    graph_mod._session_stack.clear()
-    graph_mod._graph_stack.clear()
-    tf.reset_default_graph()
-    yield
-    graph_mod._session_stack.clear()
-    graph_mod._graph_stack.clear()
 
 
 def numeric_grad(fn: Callable[[np.ndarray], float], x: np.ndarray, eps: float = 1e-6) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Every frontend test starts from a fresh default graph and no default session."""
+"""Every test starts from a fresh default graph and no default session."""
 
 from __future__ import annotations
 

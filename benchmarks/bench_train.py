@@ -66,26 +66,32 @@ def _data(batch: int, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
 
 
 # ---- model definitions, one per framework, same math ---------------------------------------
+def tf1_loss(m, kind: str, vs: list, x, y):
+    """The model's mean cross-entropy written once against TF1's API: ``m`` is xlc or tensorflow
+    (xlc takes TF1 code unchanged, so the xlc and TF1 runners share this text)."""
+    h = x
+    k = 0
+    if kind == "cnn":
+        for _ in range(2):
+            h = m.nn.relu(m.nn.conv2d(h, vs[k], [1, 1, 1, 1], "SAME") + vs[k + 1])
+            h = m.nn.max_pool(h, [1, 2, 2, 1], [1, 2, 2, 1], "SAME")
+            k += 2
+        h = m.reshape(h, [-1, 3136])
+    while k < len(vs):
+        h = m.matmul(h, vs[k]) + vs[k + 1]
+        if k + 2 < len(vs):
+            h = m.nn.relu(h)
+        k += 2
+    return m.reduce_mean(m.nn.softmax_cross_entropy_with_logits(labels=y, logits=h))
+
+
 def xlc_model(kind: str, params: list[np.ndarray], x: np.ndarray, y: np.ndarray):
     g = xlc.Graph()
     with g.as_default():
         px = xlc.placeholder(xlc.float32, [None, *x.shape[1:]])
         py = xlc.placeholder(xlc.float32, [None, 10])
         vs = [xlc.Variable(p) for p in params]
-        h = px
-        k = 0
-        if kind == "cnn":
-            for _ in range(2):
-                h = xlc.nn.relu(xlc.nn.conv2d(h, vs[k], [1, 1, 1, 1], "SAME") + vs[k + 1])
-                h = xlc.nn.max_pool(h, [1, 2, 2, 1], [1, 2, 2, 1], "SAME")
-                k += 2
-            h = xlc.reshape(h, [-1, 3136])
-        while k < len(vs):
-            h = xlc.matmul(h, vs[k]) + vs[k + 1]
-            if k + 2 < len(vs):
-                h = xlc.nn.relu(h)
-            k += 2
-        loss = xlc.reduce_mean(xlc.nn.softmax_cross_entropy_with_logits_v2(labels=py, logits=h))
+        loss = tf1_loss(xlc, kind, vs, px, py)
         train = xlc.train.GradientDescentOptimizer(LR).minimize(loss)
         init = xlc.global_variables_initializer()
     sess = xlc.Session(graph=g)
@@ -107,20 +113,7 @@ def xlc_function_model(kind: str, params: list[np.ndarray], x: np.ndarray, y: np
 
     @xlc.function
     def train_step(xb, yb):
-        h = xb
-        k = 0
-        if kind == "cnn":
-            for _ in range(2):
-                h = xlc.nn.relu(xlc.nn.conv2d(h, vs[k], [1, 1, 1, 1], "SAME") + vs[k + 1])
-                h = xlc.nn.max_pool(h, [1, 2, 2, 1], [1, 2, 2, 1], "SAME")
-                k += 2
-            h = xlc.reshape(h, [-1, 3136])
-        while k < len(vs):
-            h = xlc.matmul(h, vs[k]) + vs[k + 1]
-            if k + 2 < len(vs):
-                h = xlc.nn.relu(h)
-            k += 2
-        loss = xlc.reduce_mean(xlc.nn.softmax_cross_entropy_with_logits_v2(labels=yb, logits=h))
+        loss = tf1_loss(xlc, kind, vs, xb, yb)
         for v, grad in zip(vs, xlc.gradients(loss, vs)):
             v.assign_sub(LR * grad)
         return loss
@@ -208,20 +201,7 @@ def tf1_model(kind: str, params: list[np.ndarray], x: np.ndarray, y: np.ndarray)
         px = t1.placeholder(tf.float32, [None, *x.shape[1:]])
         py = t1.placeholder(tf.float32, [None, 10])
         vs = [t1.Variable(p) for p in params]
-        h = px
-        k = 0
-        if kind == "cnn":
-            for _ in range(2):
-                h = tf.nn.relu(tf.nn.conv2d(h, vs[k], [1, 1, 1, 1], "SAME") + vs[k + 1])
-                h = tf.nn.max_pool2d(h, [1, 2, 2, 1], [1, 2, 2, 1], "SAME")
-                k += 2
-            h = tf.reshape(h, [-1, 3136])
-        while k < len(vs):
-            h = tf.matmul(h, vs[k]) + vs[k + 1]
-            if k + 2 < len(vs):
-                h = tf.nn.relu(h)
-            k += 2
-        loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=py, logits=h))
+        loss = tf1_loss(tf, kind, vs, px, py)
         train = t1.train.GradientDescentOptimizer(LR).minimize(loss)
         init = t1.global_variables_initializer()
     sess = t1.Session(graph=g)

@@ -22,25 +22,15 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Workload, report, time_workload  # noqa: E402
+from harness import Workload, optional_import, report, time_workload  # noqa: E402
 
 import xlc  # noqa: E402
 
-try:
-    import torch
-    import torch.nn.functional as F
-except ImportError:
-    torch = None
-try:
-    import jax
-    import jax.numpy as jnp
-except ImportError:
-    jax = None
-try:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import tensorflow as tf
-except ImportError:
-    tf = None
+torch = optional_import("torch")
+F = optional_import("torch.nn.functional")
+jax = optional_import("jax")
+jnp = optional_import("jax.numpy")
+tf = optional_import("tensorflow")
 
 LR = 0.01
 RNG = np.random.default_rng(0)

@@ -7,10 +7,22 @@ turn; the reported figure is the median over rounds of the per-call time.
 
 from __future__ import annotations
 
+import importlib
+import os
 import statistics
 import time
 from dataclasses import dataclass, field
 from typing import Callable
+
+
+def optional_import(name: str) -> object | None:
+    """A peer framework's module, or None where it is not installed (benchmarks skip it)."""
+    if name == "tensorflow":
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
 
 
 @dataclass

@@ -15,7 +15,7 @@ import pytest
 
 import xlc as tf
 from xlc.frontend import context
-from xlc.frontend.graph import apply_op
+from xlc.frontend.op_builder import apply_op
 from xlc.frontend.eager.tensor import EagerTensor
 from xlc.ir.opdef import get_opdef
 from xlc.ir.types import bool_, float32

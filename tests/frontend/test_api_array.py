@@ -7,7 +7,7 @@ import pytest
 
 from xlc.frontend import array_ops as A
 from xlc.frontend import math_ops as M
-from xlc.frontend.graph import constant, placeholder
+from xlc.frontend.op_builder import constant, placeholder
 from xlc.frontend.tensor_util import constant_value
 from xlc.ir import types as dt
 

@@ -9,7 +9,7 @@ import pytest
 import xlc
 from xlc.frontend import array_ops as A  # noqa: F401  (installs __getitem__)
 from xlc.frontend import math_ops as M  # noqa: F401  (installs the operators)
-from xlc.frontend.graph import constant, placeholder
+from xlc.frontend.op_builder import constant, placeholder
 from xlc.ir import types as dt
 
 from tests.frontend.test_ops_api import rand, run

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import xlc as tf
-from xlc.frontend.graph import apply_op, convert_to_tensor, get_seed
+from xlc.frontend.graph import get_seed
+from xlc.frontend.op_builder import apply_op, convert_to_tensor
 from xlc.frontend.tensor_shape import Dimension, TensorShape
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import xlc as tf
-from xlc.frontend.graph import apply_op
+from xlc.frontend.op_builder import apply_op
 from xlc.frontend.lowering import graph_to_module, lower_run
 from xlc.ir.interpreter import interpret
 from xlc.ir.printer import print_func

@@ -11,7 +11,8 @@ from xlc.frontend import array_ops as A
 from xlc.frontend import math_ops as M
 from xlc.frontend import nn_ops as NN
 from xlc.frontend import random_ops as R
-from xlc.frontend.graph import constant, placeholder, set_random_seed
+from xlc.frontend.graph import set_random_seed
+from xlc.frontend.op_builder import constant, placeholder
 from xlc.errors import UnimplementedError
 from xlc.ir import types as dt
 from xlc.ir.opdef import get_opdef

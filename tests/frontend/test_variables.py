@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import xlc as tf
-from xlc.frontend.graph import apply_op
+from xlc.frontend.op_builder import apply_op
 
 rng = np.random.default_rng(99)
 

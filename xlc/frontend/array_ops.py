@@ -19,7 +19,8 @@ import numpy as np
 from xlc.errors import ShapeError, UnimplementedError
 from xlc.ir import types as dtypes
 from xlc.ir.types import DType, as_dtype
-from xlc.frontend.graph import Tensor, apply_op, convert_to_tensor, to_numpy
+from xlc.frontend.graph import Tensor
+from xlc.frontend.op_builder import apply_op, convert_to_tensor, to_numpy
 from xlc.frontend.tensor_util import (
     constant_value,
     known_rank,

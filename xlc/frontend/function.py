@@ -58,7 +58,8 @@ from xlc.frontend.function_spec import (
     match_signature,
     substitute,
 )
-from xlc.frontend.graph import Graph, Operation, Tensor, get_default_graph, placeholder
+from xlc.frontend.graph import Graph, Operation, Tensor, get_default_graph
+from xlc.frontend.op_builder import placeholder
 from xlc.frontend.lowering import ASSIGN_TYPES, lower_run
 
 logger = logging.getLogger("xlc.function")

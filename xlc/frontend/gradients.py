@@ -23,7 +23,8 @@ from xlc.ir.opdef import get_opdef
 from xlc.ir.types import TensorType
 from xlc.ops.grad_api import NoGradientError, as_array
 from xlc.frontend.context import executing_eagerly
-from xlc.frontend.graph import Operation, Tensor, apply_op, constant, convert_to_tensor, get_default_graph
+from xlc.frontend.graph import Operation, Tensor, get_default_graph
+from xlc.frontend.op_builder import apply_op, constant, convert_to_tensor
 
 # TF's op type names for the IR ops gradient rules emit (others are CamelCased: reduce_to_like ->
 # ReduceToLike); they name the gradient ops the way TF's graphs do.

@@ -15,7 +15,8 @@ import numpy as np
 
 from xlc.ir.opdef import has_opdef
 from xlc.ir.types import DType, as_dtype, float32
-from xlc.frontend.graph import Tensor, apply_op, constant, convert_to_tensor, get_seed
+from xlc.frontend.graph import Tensor, get_seed
+from xlc.frontend.op_builder import apply_op, constant, convert_to_tensor
 from xlc.frontend.tensor_shape import as_shape
 
 

@@ -23,7 +23,8 @@ import numpy as np
 from xlc.errors import ShapeError, UnimplementedError
 from xlc.ir import types as dtypes
 from xlc.ir.types import DType, as_dtype
-from xlc.frontend.graph import Tensor, apply_op, convert_to_tensor
+from xlc.frontend.graph import Tensor
+from xlc.frontend.op_builder import apply_op, convert_to_tensor
 from xlc.frontend.tensor_util import normalize_axes, normalize_axis, pick, rank_of
 
 __all__ = [

@@ -21,7 +21,8 @@ import numpy as np
 from xlc.errors import InvalidArgumentError, ShapeError
 from xlc.frontend import array_ops, math_ops
 from xlc.frontend.gradients import stop_gradient
-from xlc.frontend.graph import Tensor, apply_op, convert_to_tensor, get_seed
+from xlc.frontend.graph import Tensor, get_seed
+from xlc.frontend.op_builder import apply_op, convert_to_tensor
 from xlc.frontend.tensor_util import normalize_axes, normalize_axis, pick, rank_of, static_ints, static_scalar
 
 __all__ = [

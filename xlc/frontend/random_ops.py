@@ -12,7 +12,8 @@ from typing import Any
 from xlc.errors import ShapeError
 from xlc.ir import types as dtypes
 from xlc.ir.types import DType, as_dtype
-from xlc.frontend.graph import Tensor, apply_op, convert_to_tensor, get_seed
+from xlc.frontend.graph import Tensor, get_seed
+from xlc.frontend.op_builder import apply_op, convert_to_tensor
 from xlc.frontend.tensor_util import static_ints, static_scalar, static_value
 
 __all__ = ["random_normal", "truncated_normal", "random_uniform", "random_shuffle"]

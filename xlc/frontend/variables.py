@@ -21,12 +21,10 @@ from xlc.frontend.graph import (
     Tensor,
     _session_for,
     _user_location,
-    apply_op,
-    convert_to_tensor,
     get_default_graph,
-    group,
     register_tensor_conversion_function,
 )
+from xlc.frontend.op_builder import apply_op, convert_to_tensor, group
 from xlc.frontend.tensor_shape import TensorShape, as_shape
 
 AUTO_REUSE = "AUTO_REUSE"

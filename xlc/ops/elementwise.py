@@ -10,7 +10,6 @@ from xlc.errors import ShapeError
 from xlc.ir.opdef import COMMUTATIVE, ELEMENTWISE, Attr, OpDef, register
 from xlc.ir.types import (
     FLOAT_DTYPES,
-    INT_DTYPES,
     NUMERIC_DTYPES,
     DType,
     TensorType,

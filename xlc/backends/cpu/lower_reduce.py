@@ -7,7 +7,6 @@ the result differs from numpy's pairwise summation by rounding only.
 
 from __future__ import annotations
 
-from typing import Callable
 
 from llvmlite import ir
 

@@ -19,7 +19,8 @@ import numpy as np
 
 from xlc.frontend.context import executing_eagerly
 from xlc.frontend.gradients import CustomGradient
-from xlc.frontend.graph import Tensor, apply_op, convert_to_tensor
+from xlc.frontend.graph import Tensor
+from xlc.frontend.op_builder import apply_op, convert_to_tensor
 from xlc.frontend.eager.execute import ACTIVE_TAPES
 from xlc.frontend.eager.tape import stop_recording
 from xlc.frontend.eager.tensor import EagerTensor

@@ -32,7 +32,8 @@ from xlc.ir.core import Func, attr_key
 from xlc.ir.opdef import RANDOM, get_opdef
 from xlc.ir.types import DType, TensorType, as_dtype, string
 from xlc.runtime import CompileOptions, compile_func
-from xlc.frontend.graph import Tensor, convert_to_tensor, get_default_graph, register_eager_hooks
+from xlc.frontend.graph import Tensor, get_default_graph, register_eager_hooks
+from xlc.frontend.op_builder import convert_to_tensor
 from xlc.frontend.eager.tensor import EagerTensor, eager_constant
 
 # Tapes recording now, innermost last; each has ``record(ir_op, attrs, inputs, outputs)``

@@ -28,7 +28,7 @@ from xlc.errors import ShapeError
 from xlc.ir.opdef import get_opdef
 from xlc.ir.types import DType, TensorType
 from xlc.ops.grad_api import NoGradientError, as_array
-from xlc.frontend.graph import convert_to_tensor
+from xlc.frontend.op_builder import convert_to_tensor
 from xlc.frontend.eager.execute import ACTIVE_TAPES, run_op
 from xlc.frontend.eager.tensor import EagerTensor
 

@@ -19,7 +19,8 @@ from typing import Any, Callable, Sequence
 
 from xlc.errors import ShapeError
 from xlc.frontend.context import enable_eager_execution, executing_eagerly
-from xlc.frontend.graph import convert_to_tensor, device
+from xlc.frontend.graph import device
+from xlc.frontend.op_builder import convert_to_tensor
 from xlc.frontend.variables import Variable
 from xlc.frontend.eager.custom_gradient import custom_gradient
 from xlc.frontend.eager.tape import GradientTape

@@ -17,7 +17,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from xlc.ir.types import DType, as_dtype
-from xlc.frontend.graph import convert_to_tensor, get_default_graph
+from xlc.frontend.graph import get_default_graph
+from xlc.frontend.op_builder import convert_to_tensor
 from xlc.frontend.tensor_shape import TensorShape
 from xlc.frontend.context import executing_eagerly
 from xlc.frontend.variables import Variable, _assign_op

@@ -14,7 +14,8 @@ from typing import Any, Callable
 
 from xlc.errors import DTypeError
 from xlc.ir.types import DType, as_dtype
-from xlc.frontend.graph import GraphKeys, Tensor, add_to_collection, convert_to_tensor
+from xlc.frontend.graph import GraphKeys, Tensor, add_to_collection
+from xlc.frontend.op_builder import convert_to_tensor
 from xlc.frontend.tensor_shape import TensorShape
 from xlc.frontend.variables import AUTO_REUSE, Variable, VariableScope, get_variable, variable_scope
 

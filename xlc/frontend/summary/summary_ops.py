@@ -19,7 +19,8 @@ import numpy as np
 
 from xlc.errors import InvalidArgumentError
 from xlc.ir.types import string
-from xlc.frontend.graph import GraphKeys, Operation, Tensor, _user_location, convert_to_tensor, get_default_graph
+from xlc.frontend.graph import GraphKeys, Operation, Tensor, _user_location, get_default_graph
+from xlc.frontend.op_builder import convert_to_tensor
 from xlc.frontend.lowering import register_host_op
 from xlc.frontend.summary.protos import Summary, histogram_of, summary_tags
 from xlc.frontend.tensor_shape import TensorShape

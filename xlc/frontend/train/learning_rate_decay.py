@@ -9,7 +9,8 @@ from typing import Any, Sequence
 
 from xlc.ir.types import float32
 from xlc.frontend import math_ops
-from xlc.frontend.graph import Tensor, convert_to_tensor, name_scope
+from xlc.frontend.graph import Tensor, name_scope
+from xlc.frontend.op_builder import convert_to_tensor
 
 
 def _float_lr(learning_rate: Any) -> Tensor:

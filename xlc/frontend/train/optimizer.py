@@ -24,7 +24,8 @@ import numpy as np
 from xlc.ir.types import DType, as_dtype
 from xlc.frontend import math_ops
 from xlc.frontend.array_ops import zeros_like
-from xlc.frontend.graph import GraphKeys, Operation, Tensor, convert_to_tensor, get_default_graph, group
+from xlc.frontend.graph import GraphKeys, Operation, Tensor, get_default_graph
+from xlc.frontend.op_builder import convert_to_tensor, group
 from xlc.frontend.context import executing_eagerly
 from xlc.frontend.eager.tape import GradientTape
 from xlc.frontend.gradients import gradients

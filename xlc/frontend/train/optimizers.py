@@ -13,7 +13,8 @@ from typing import Any
 
 from xlc.frontend import math_ops
 from xlc.frontend.array_ops import zeros_like
-from xlc.frontend.graph import Operation, Tensor, control_dependencies, group
+from xlc.frontend.graph import Operation, Tensor, control_dependencies
+from xlc.frontend.op_builder import group
 from xlc.frontend.train.optimizer import Optimizer
 from xlc.frontend.variables import Variable
 
